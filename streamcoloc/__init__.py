@@ -1,0 +1,26 @@
+"""streamcoloc: out-of-core colocalization analysis.
+
+Pixel/voxel colocalization of volumes of any size (numpy, dask, zarr, xarray,
+OME-Zarr and TIFF files) through mergeable statistics computed chunk by
+chunk.  See :func:`analyse_pairwise` for the per-region tables.
+"""
+
+from .analysis import (
+    ALL_METRICS,
+    COLUMNS,
+    ColocWarning,
+    analyse_all_to_all,
+    analyse_pairwise,
+    costes_regression,
+    manders,
+    overlap,
+    pearson,
+)
+from .readers import open_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALL_METRICS", "COLUMNS", "ColocWarning", "analyse_all_to_all", "analyse_pairwise",
+    "costes_regression", "manders", "open_image", "overlap", "pearson",
+]

@@ -1,0 +1,1 @@
+"""The ``streamcoloc`` command line."""

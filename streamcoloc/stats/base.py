@@ -1,0 +1,25 @@
+"""The shape every statistic has: chunk → combine → finalize."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from .regions import ChunkRegions
+
+
+class Statistic(NamedTuple):
+    """A mergeable statistic, as flox's chunk/combine/aggregate triples.
+
+    chunk(channels, regions) -> record
+        ``channels`` are the chunk's channel blocks shaped (slices, voxels).
+    combine(records) -> record
+        Associative merge; deterministic for a given order of records.
+    finalize(record) -> result
+    """
+
+    name: str
+    chunk: Callable[[list[np.ndarray], ChunkRegions], Any]
+    combine: Callable[[list[Any]], Any]
+    finalize: Callable[[Any], Any]
