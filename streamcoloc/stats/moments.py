@@ -24,7 +24,8 @@ Exactness
   overflow int64 squares) is accumulated in float64.  Each chunk is scanned
   twice: once for the region means, once for sums of deviations from them
   (the corrected two-pass algorithm, Chan, Golub & LeVeque 1983) in blocks
-  of at most 1024 voxels (two-level summation), and chunk
+  of at most 1024 voxels (two-level summation; the kernel lets LLVM reassociate
+  float sums into vector lanes, which is deterministic for a given build), and chunk
   records are merged with the pairwise update of Chan et al. in chunk order,
   so results are reproducible for a given chunking and accurate to a few
   units in the last place.
@@ -88,10 +89,11 @@ _RUN = 1024
 
 @numba.njit(inline="always")
 def _finite(x):
+    """False for NaN and ±Inf (x − x is NaN there); folds to True for integers."""
     return x - x == 0
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
 def _accumulate(channels, labels, pairs, offset, floor, saturation, thresholds, shifts, zero, out):
     """Add one chunk's moment sums into ``out[region, slice, pair, field]``.
 
