@@ -110,13 +110,11 @@ def _single_region(a, b, mask, thresholds=np.full((1, 2), np.nan)) -> moments.Mo
         mask = as_input(mask, "mask").data[0].astype(bool)
     result, _ = _measure([as_input(a, "a"), as_input(b, "b")], ["a", "b"], mask, None,
                          [(0, 1)], thresholds, None, False)
-    if len(result.keys) == 0 or result.n[0, 0] == 0:
+    if len(result.keys) == 0:
+        result = moments.Moments.zeros(n_pairs=1)
+    if result.n[0, 0] == 0:
         warnings.warn("the region is empty (no voxel to measure); result is NaN",
                       ColocWarning, stacklevel=3)
-        empty = {name: np.full((1, 1), np.nan) for name in result.fields}
-        empty["n"] = np.zeros((1, 1)) if len(result.keys) == 0 else result.n
-        empty["n_negative"] = np.zeros((1, 1))
-        return moments.Moments(np.zeros((1, 2), np.int64), empty)
     return result
 
 

@@ -318,6 +318,12 @@ class Moments:
     keys: np.ndarray
     fields: dict
 
+    @classmethod
+    def zeros(cls, n_pairs: int) -> "Moments":
+        """Moments of one empty region (every metric of it is NaN)."""
+        names = FIELDS + ("mean_a", "mean_b", "caa", "cbb", "cab")
+        return cls(np.zeros((1, 2), np.int64), {k: np.zeros((1, n_pairs)) for k in names})
+
     def __getattr__(self, name):
         if name == "fields":
             raise AttributeError(name)

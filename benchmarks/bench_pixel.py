@@ -1,0 +1,553 @@
+#!/usr/bin/env python
+"""Pixel-colocalization benchmark: streamcoloc vs a raw zarr read and vs napari-colocalization.
+
+Everything is measured in one run and printed as one table (the machine is
+noisy, so numbers from different runs are not comparable):
+
+  (i)   raw read+decode of the two channels (no-op consumer on the same dask
+        blocks and threaded scheduler streamcoloc uses), warm page cache;
+  (ii)  streamcoloc.analyse_pairwise (pcc, overlap, mcc, regression, manual
+        thresholds) on the whole volume and on 50 label regions;
+  (iii) the ratios (ii)/(i), target <= 1.3;
+  (iv)  napari-colocalization 0.4.0 on the same data in memory (load not
+        counted), speed-up of streamcoloc (target >= 20x), agreement of the
+        numbers, and peak RSS of both measured the same way (one subprocess
+        per measurement, VmHWM = peak RSS);
+  --big-gib N: an N GiB two-channel volume, streamcoloc in a subprocess, peak
+        RSS against the bound (block bytes x channels + label block) x threads
+        + baseline.
+
+Run from the project root (see benchmarks/README.md):
+
+    .venv/bin/python benchmarks/bench_pixel.py --quick
+    .venv/bin/python benchmarks/bench_pixel.py
+    .venv/bin/python benchmarks/bench_pixel.py --big-gib 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Benchmark the working tree this file lives in (an editable install made before
+# streamcoloc/__init__.py existed resolves ``streamcoloc`` to an empty namespace
+# package outside the project root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# ---------------------------------------------------------------- configuration
+
+FULL = {"shape": (64, 1024, 1024), "chunks": (16, 512, 512)}
+QUICK = {"shape": (32, 512, 512), "chunks": (16, 256, 256)}
+BIG_YX = (2048, 4096)
+N_REGIONS = 50
+METRICS = ("pcc", "overlap", "mcc", "regression")
+# Half-integer thresholds: on integer data napari's strict ``>`` and
+# streamcoloc's (Coloc 2) ``>=`` select the same voxels, so tM1/tM2 are comparable.
+THRESHOLD_A, THRESHOLD_B = 400.5, 350.5
+TARGET_RATIO = 1.3
+TARGET_SPEEDUP = 20.0
+AGREE_TOL = 1e-6
+NAPARI_VERSION = "0.4.0"
+Z_ASPECT = 4.0  # physical z step / xy step, for the shape of the synthetic cells
+COARSE = (2, 8, 8)  # label image resolution step (voxels) per axis
+GIB = 2**30
+
+
+# ---------------------------------------------------------------- synthetic data
+
+def make_scene(shape, seed=0, n_regions=N_REGIONS) -> dict:
+    """Random cells (power-diagram regions with sparse int32 ids) and the
+    wave vectors of the intensity structure; small, JSON-able, shared by
+    every block so blocks can be generated independently."""
+    rng = np.random.default_rng(seed)
+    z, y, x = shape
+    volume = z * Z_ASPECT * y * x
+    base = (volume / n_regions * 3 / (4 * np.pi)) ** (1 / 3)
+    centers = rng.uniform(0, 1, (n_regions, 3)) * np.array([z, y, x])
+    radii = base * rng.uniform(0.8, 1.3, n_regions)
+    ids = np.unique(rng.integers(1, 2**31 - 1, 4 * n_regions))
+    ids = rng.permutation(ids)[:n_regions]
+    waves = rng.uniform(2 * np.pi / 48, 2 * np.pi / 12, (2, 2, 3))  # (channel, term, axis)
+    waves[..., 0] *= 2  # z wavelengths in voxels are shorter (anisotropic voxels)
+    phases = rng.uniform(0, 2 * np.pi, (2, 2, 3))
+    return {"centers": centers.tolist(), "radii": radii.tolist(), "ids": ids.tolist(),
+            "waves": waves.tolist(), "phases": phases.tolist()}
+
+
+def labels_block(scene, location) -> np.ndarray:
+    """int32 region ids of one block (``location`` = [(start, stop)] per axis),
+    computed on a coarse grid (COARSE) and repeated to full resolution."""
+    centers = np.asarray(scene["centers"])
+    radii = np.asarray(scene["radii"])
+    ids = np.asarray(scene["ids"], dtype=np.int32)
+    starts, stops = [s for s, _ in location], [e for _, e in location]
+    c0 = [s // f for s, f in zip(starts, COARSE)]
+    c1 = [-(-e // f) for e, f in zip(stops, COARSE)]
+    axes = [(np.arange(a, b) + 0.5) * f for a, b, f in zip(c0, c1, COARSE)]
+    scale = (Z_ASPECT, 1.0, 1.0)
+    best = np.full([b - a for a, b in zip(c0, c1)], np.inf, dtype=np.float32)
+    owner = np.full(best.shape, -1, dtype=np.int32)
+    for k, (center, r) in enumerate(zip(centers, radii)):
+        d = [((ax - c) * s).astype(np.float32) ** 2 for ax, c, s in zip(axes, center, scale)]
+        power = d[0][:, None, None] + d[1][None, :, None] + d[2][None, None, :] - np.float32(r * r)
+        closer = power < best
+        best[closer] = power[closer]
+        owner[closer] = k
+    coarse = np.where(best < 0, ids[owner], 0).astype(np.int32)
+    full = coarse
+    for axis, f in enumerate(COARSE):
+        full = np.repeat(full, f, axis=axis)
+    sl = tuple(slice(s - a * f, e - a * f) for s, e, a, f in zip(starts, stops, c0, COARSE))
+    return np.ascontiguousarray(full[sl])
+
+
+def _structure(scene, channel, location) -> np.ndarray:
+    """Puncta-like positive structure in [0, 1] from separable sine products."""
+    waves, phases = np.asarray(scene["waves"]), np.asarray(scene["phases"])
+    total = 0
+    for term in range(waves.shape[1]):
+        f = [np.sin(np.arange(s, e, dtype=np.float32) * np.float32(w) + np.float32(p))
+             for (s, e), w, p in zip(location, waves[channel, term], phases[channel, term])]
+        total = total + f[0][:, None, None] * f[1][None, :, None] * f[2][None, None, :]
+    return np.clip(total * np.float32(0.5), 0, 1) ** 2
+
+
+def channel_block(scene, channel, location) -> np.ndarray:
+    """uint16 intensities: background, brighter cells, a shared punctate
+    structure (channel b = 0.75 shared + 0.25 own) and shot-like noise."""
+    cells = (labels_block(scene, location) != 0).astype(np.float32)
+    shared = _structure(scene, 0, location)
+    if channel == 0:
+        signal = 100 + cells * (200 + 1500 * shared)
+    else:
+        own = _structure(scene, 1, location)
+        signal = 90 + cells * (150 + 1200 * (0.75 * shared + 0.25 * own))
+    seed = [channel] + [s for s, _ in location]
+    noise = np.random.default_rng(seed).standard_normal(signal.shape, dtype=np.float32)
+    values = signal + noise * np.sqrt(signal) * np.float32(1.5)
+    return np.clip(np.rint(values), 0, 65535).astype(np.uint16)
+
+
+def _channels_dask_block(block, scene, block_info=None):
+    loc = block_info[None]["array-location"]
+    return channel_block(scene, loc[0][0], loc[1:])[None]
+
+
+def _labels_dask_block(block, scene, block_info=None):
+    return labels_block(scene, block_info[None]["array-location"])
+
+
+def write_dataset(folder: Path, shape, chunks, seed=0) -> dict:
+    """Write ``folder/channels.ome.zarr`` (c,z,y,x uint16, blosc-zstd, one
+    channel per chunk) and ``folder/labels.ome.zarr`` (z,y,x int32), block by
+    block with dask (memory stays ~ a few chunks per thread)."""
+    import dask.array as da
+    from streamcoloc.readers import write_ome_zarr
+
+    scene = make_scene(shape, seed)
+    template = da.zeros((2,) + tuple(shape), dtype=np.uint8, chunks=(1,) + tuple(chunks))
+    channels = template.map_blocks(_channels_dask_block, scene, dtype=np.uint16)
+    label_template = da.zeros(shape, dtype=np.uint8, chunks=chunks)
+    labels = label_template.map_blocks(_labels_dask_block, scene, dtype=np.int32)
+    paths = {"channels": folder / "channels.ome.zarr", "labels": folder / "labels.ome.zarr"}
+    write_ome_zarr(paths["channels"], channels, dims=("c", "z", "y", "x"),
+                   chunks=(1,) + tuple(chunks), compressor="zstd", channel_names=["A", "B"])
+    write_ome_zarr(paths["labels"], labels, dims=("z", "y", "x"), chunks=tuple(chunks),
+                   compressor="zstd")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def folder_bytes(path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def check_disk(folder: Path, shape, what: str) -> None:
+    """Refuse clearly when the file system cannot hold the data (upper bound:
+    uncompressed channels, a quarter of the raw labels, 1 GiB margin)."""
+    voxels = math.prod(shape)
+    needed = 2 * voxels * 2 + voxels * 4 // 4 + GIB
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        sys.exit(f"bench_pixel: not enough free disk for the {what} data in {folder}: need "
+                 f"~{needed / GIB:.1f} GiB, {free / GIB:.1f} GiB free. Use --workdir on a "
+                 "larger file system (or a smaller --big-gib).")
+
+
+# ---------------------------------------------------------------- measurements
+
+def _noop(block):
+    return np.zeros((1,) * block.ndim, dtype=block.dtype)
+
+
+def raw_read(paths, with_labels=False) -> float:
+    """Seconds to read+decode every block of both channels (and the labels)
+    with the dask blocks of ``open_image`` on the current (threaded) scheduler."""
+    import dask
+    from streamcoloc import open_image
+
+    arrays = [open_image(paths["channels"]).data]
+    if with_labels:
+        arrays.append(open_image(paths["labels"]).data)
+    consumers = [a.map_blocks(_noop, chunks=tuple((1,) * len(c) for c in a.chunks), dtype=a.dtype)
+                 for a in arrays]
+    start = time.perf_counter()
+    dask.compute(*consumers)
+    return time.perf_counter() - start
+
+
+def run_streamcoloc(paths, with_labels=False):
+    """(seconds, table) of one analyse_pairwise call from the files."""
+    import streamcoloc
+
+    image = streamcoloc.open_image(paths["channels"])
+    labels = streamcoloc.open_image(paths["labels"]) if with_labels else None
+    start = time.perf_counter()
+    table = streamcoloc.analyse_pairwise(
+        image.isel(c=0), image.isel(c=1), label_mask=labels, metrics=METRICS,
+        threshold_a=THRESHOLD_A, threshold_b=THRESHOLD_B)
+    return time.perf_counter() - start, table
+
+
+def warm_up_streamcoloc() -> None:
+    """Compile (or load from cache) the kernels for uint16 channels and int32 labels."""
+    import streamcoloc
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(0, 1000, (4, 32, 32)).astype(np.uint16) for _ in range(2))
+    labels = np.zeros((4, 32, 32), np.int32)
+    labels[:, :16] = 7
+    for mask in (None, labels):
+        streamcoloc.analyse_pairwise(a, b, label_mask=mask, metrics=METRICS,
+                                     threshold_a=THRESHOLD_A, threshold_b=THRESHOLD_B)
+
+
+def _maxrss_bytes() -> int:
+    """Peak RSS of this process: VmHWM (ru_maxrss survives fork+exec on Linux,
+    so a child would report at least its parent's RSS at fork time)."""
+    try:
+        with open("/proc/self/status") as f:
+            for row in f:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _current_rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _rows(table, columns):
+    out = {}
+    for _, row in table.iterrows():
+        key = "all" if row["region"] is None or str(row["region"]) == "<NA>" else str(int(row["region"]))
+        out[key] = {c: (None if row[c] is None or np.isnan(row[c]) else float(row[c]))
+                    for c in columns}
+    return out
+
+
+SC_COLUMNS = ("pcc", "overlap", "k1", "k2", "tm1", "tm2", "slope", "intercept")
+
+
+# ---------------------------------------------------------------- subprocess workers
+
+def worker(kind: str, args: dict) -> dict:
+    """One measurement in a fresh process; returns a JSON-able dict with the
+    process's peak RSS (VmHWM)."""
+    if kind == "baseline":
+        import streamcoloc  # noqa: F401
+        warm_up_streamcoloc()
+        return {"maxrss": _maxrss_bytes()}
+    if kind == "raw":
+        return {"seconds": raw_read(args["paths"], args["labels"]), "maxrss": _maxrss_bytes()}
+    if kind == "streamcoloc":
+        warm_up_streamcoloc()
+        seconds, table = run_streamcoloc(args["paths"], args["labels"])
+        return {"seconds": seconds, "maxrss": _maxrss_bytes(),
+                "block_shape": table.attrs["block_shape"], "n_rows": len(table)}
+    if kind in ("napari_whole", "napari_labels"):
+        return _napari_worker(kind, args)
+    raise ValueError(f"unknown worker {kind!r}")
+
+
+def _napari_worker(kind: str, args: dict) -> dict:
+    import zarr
+    import napari_colocalization as nc
+
+    paths = args["paths"]
+    start = time.perf_counter()
+    channels = zarr.open_array(str(Path(paths["channels"]) / "0"), mode="r")
+    a, b = channels[0], channels[1]
+    labels = zarr.open_array(str(Path(paths["labels"]) / "0"), mode="r")[...] \
+        if kind == "napari_labels" else None
+    load = time.perf_counter() - start
+    rss_loaded = _current_rss_bytes()
+    start = time.perf_counter()
+    if kind == "napari_whole":
+        pcc, _ = nc.pearson(a, b)
+        r, k1, k2 = nc.overlap(a, b)
+        m1, m2 = nc.manders(a, b, THRESHOLD_A, THRESHOLD_B)
+        slope, intercept = nc.costes_regression(a, b)
+        values = {"all": {"pcc": pcc, "overlap": r, "k1": k1, "k2": k2, "tm1": m1, "tm2": m2,
+                          "slope": slope, "intercept": intercept}}
+    else:
+        rows = nc.analyse_pairwise(a, b, label_mask=labels, metrics=("pcc", "overlap", "mcc"),
+                                   threshold_method="manual", threshold_a=THRESHOLD_A,
+                                   threshold_b=THRESHOLD_B)
+        values = {str(int(row["region"])): {c: float(row[c]) for c in
+                                            ("pcc", "overlap", "k1", "k2", "tm1", "tm2")}
+                  for row in rows}
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "load_seconds": load, "rss_loaded": rss_loaded,
+            "maxrss": _maxrss_bytes(), "values": values}
+
+
+def spawn(kind: str, **args) -> dict:
+    """Run ``worker(kind, args)`` in a fresh interpreter; its last stdout line is JSON."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
+           json.dumps(args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report helpers
+
+def fmt_bytes(n) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def line(name, value, note="") -> None:
+    print(f"  {name:<44} {value:>16}  {note}")
+
+
+def verdict(ok) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def compare(reference: dict, napari: dict):
+    """Max |difference| (relative for |x| > 1) over common keys and columns,
+    and the number of regions present in only one table."""
+    worst, where = 0.0, ""
+    for key, row in napari.items():
+        if key not in reference:
+            continue
+        for col, value in row.items():
+            ref = reference[key].get(col)
+            if value is None or ref is None or (np.isnan(value) and np.isnan(ref)):
+                continue
+            diff = abs(value - ref) / max(1.0, abs(ref))
+            if not diff <= worst:  # also catches NaN on one side
+                worst, where = (np.inf if np.isnan(diff) else diff), f"{col} @ region {key}"
+    missing = len(set(reference) ^ set(napari))
+    return worst, where, missing
+
+
+def ensure_napari() -> bool:
+    if importlib.util.find_spec("napari_colocalization") is not None:
+        return True
+    print(f"installing napari-colocalization=={NAPARI_VERSION} (--no-deps) ...", flush=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                           f"napari-colocalization=={NAPARI_VERSION}"])
+    importlib.invalidate_caches()
+    return proc.returncode == 0 and importlib.util.find_spec("napari_colocalization") is not None
+
+
+# ---------------------------------------------------------------- main sections
+
+def bench_pixel(folder: Path, config: dict, repeat: int, napari: bool) -> None:
+    import dask
+
+    shape, chunks = config["shape"], config["chunks"]
+    voxels = math.prod(shape)
+    check_disk(folder, shape, "benchmark")
+    start = time.perf_counter()
+    paths = write_dataset(folder / "pixel", shape, chunks)
+    print(f"\nvolume {shape} x 2 channels uint16 ({2 * voxels * 2 / GIB:.2f} GiB raw), zarr chunks "
+          f"(1,{','.join(map(str, chunks))}) blosc-zstd, {fmt_bytes(folder_bytes(paths['channels']))}"
+          f" on disk; labels int32 {N_REGIONS} sparse ids, {fmt_bytes(folder_bytes(paths['labels']))}"
+          f" on disk; written in {time.perf_counter() - start:.1f} s", flush=True)
+
+    # Warm the page cache for every file and the kernels, then interleave the runs.
+    raw_read(paths, with_labels=True)
+    warm_up_streamcoloc()
+    times = {k: [] for k in ("raw", "raw+labels", "whole", "labels")}
+    tables = {}
+    for _ in range(repeat):
+        times["raw"].append(raw_read(paths))
+        times["raw+labels"].append(raw_read(paths, with_labels=True))
+        seconds, tables["whole"] = run_streamcoloc(paths)
+        times["whole"].append(seconds)
+        seconds, tables["labels"] = run_streamcoloc(paths, with_labels=True)
+        times["labels"].append(seconds)
+    best = {k: min(v) for k, v in times.items()}
+    gb = 2 * voxels * 2 / 1e9
+    block = tables["labels"].attrs["block_shape"]
+    n_regions = len(tables["labels"])
+
+    print(f"\n(i)-(iii) read vs streamcoloc (min of {repeat}, warm page cache, dask threads; "
+          f"streamcoloc blocks {tuple(block)})")
+    line("(i)  raw read+decode, 2 channels", f"{best['raw']:.3f} s", f"{gb / best['raw']:.2f} GB/s")
+    line("(i') raw read+decode, 2 channels + labels", f"{best['raw+labels']:.3f} s")
+    line("(ii) streamcoloc whole volume", f"{best['whole']:.3f} s",
+         f"{gb / best['whole']:.2f} GB/s")
+    line(f"(ii) streamcoloc {n_regions} label regions", f"{best['labels']:.3f} s",
+         f"{gb / best['labels']:.2f} GB/s")
+    r_whole = best["whole"] / best["raw"]
+    r_labels = best["labels"] / best["raw"]
+    r_labels2 = best["labels"] / best["raw+labels"]
+    line("(iii) ratio whole / raw", f"{r_whole:.2f}", f"{verdict(r_whole <= TARGET_RATIO)} (<= {TARGET_RATIO})")
+    line("(iii) ratio labels / raw", f"{r_labels:.2f}", f"{verdict(r_labels <= TARGET_RATIO)} (<= {TARGET_RATIO})")
+    line("      ratio labels / raw+labels (info)", f"{r_labels2:.2f}",
+         f"{verdict(r_labels2 <= TARGET_RATIO)} (<= {TARGET_RATIO})")
+    print("  all runs (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.3f}" for t in v)
+                                         for k, v in times.items()))
+
+    # Peak memory, one fresh process per measurement.
+    print("\npeak RSS (fresh subprocess each, VmHWM)", flush=True)
+    baseline = spawn("baseline")["maxrss"]
+    threads = dask.system.CPU_COUNT
+    block_voxels = math.prod(block)
+    sc = {}
+    for key, with_labels in (("whole", False), ("labels", True)):
+        sc[key] = spawn("streamcoloc", paths=paths, labels=with_labels)
+        bound = (block_voxels * 2 * 2 + (block_voxels * 4 if with_labels else 0)) * threads + baseline
+        line(f"streamcoloc {key}", fmt_bytes(sc[key]["maxrss"]),
+             f"bound {fmt_bytes(bound)} {verdict(sc[key]['maxrss'] <= bound)} "
+             f"(run {sc[key]['seconds']:.2f} s)")
+    line("streamcoloc baseline (import + tiny run)", fmt_bytes(baseline))
+
+    if not napari:
+        return
+    if not ensure_napari():
+        print("  napari-colocalization not installable: (iv) skipped")
+        return
+    print(f"\n(iv) napari-colocalization {NAPARI_VERSION}, in memory (numpy load not counted), "
+          "one run each in a fresh subprocess", flush=True)
+    nw = spawn("napari_whole", paths=paths)
+    nl = spawn("napari_labels", paths=paths)
+    line("napari whole (pearson+overlap+manders+costes)", f"{nw['seconds']:.2f} s",
+         f"load {nw['load_seconds']:.2f} s not counted")
+    line(f"napari analyse_pairwise {len(nl['values'])} regions", f"{nl['seconds']:.2f} s",
+         f"load {nl['load_seconds']:.2f} s not counted")
+    s_whole, s_labels = nw["seconds"] / best["whole"], nl["seconds"] / best["labels"]
+    line("speed-up streamcoloc vs napari, whole", f"{s_whole:.1f}x",
+         f"{verdict(s_whole >= TARGET_SPEEDUP)} (>= {TARGET_SPEEDUP:.0f}x; streamcoloc reads the file)")
+    line("speed-up streamcoloc vs napari, labels", f"{s_labels:.1f}x",
+         f"{verdict(s_labels >= TARGET_SPEEDUP)} (>= {TARGET_SPEEDUP:.0f}x)")
+    line("napari peak RSS whole", fmt_bytes(nw["maxrss"]),
+         f"(after load {fmt_bytes(nw['rss_loaded'])}) vs streamcoloc {fmt_bytes(sc['whole']['maxrss'])}")
+    line("napari peak RSS labels", fmt_bytes(nl["maxrss"]),
+         f"(after load {fmt_bytes(nl['rss_loaded'])}) vs streamcoloc {fmt_bytes(sc['labels']['maxrss'])}")
+    for key, napari_values in (("whole", nw["values"]), ("labels", nl["values"])):
+        worst, where, missing = compare(_rows(tables[key], SC_COLUMNS), napari_values)
+        ok = worst <= AGREE_TOL and missing == 0
+        line(f"agreement {key} (max rel/abs diff)", f"{worst:.1e}",
+             f"{verdict(ok)} (<= {AGREE_TOL:g}; worst {where or '-'}; regions only in one: {missing})")
+
+
+def bench_big(folder: Path, gib: float, chunks=(16, 512, 512)) -> None:
+    import dask
+
+    y, x = BIG_YX
+    z = max(chunks[0], round(gib * GIB / (2 * 2 * y * x) / chunks[0]) * chunks[0])
+    shape = (z, y, x)
+    voxels = math.prod(shape)
+    check_disk(folder, shape, f"--big-gib {gib:g}")
+    start = time.perf_counter()
+    paths = write_dataset(folder / "big", shape, chunks, seed=1)
+    print(f"\n--big-gib {gib:g}: volume {shape} x 2 channels uint16 ({2 * voxels * 2 / GIB:.2f} GiB raw, "
+          f"{fmt_bytes(folder_bytes(paths['channels']))} on disk) + int32 labels "
+          f"({fmt_bytes(folder_bytes(paths['labels']))} on disk); written in "
+          f"{time.perf_counter() - start:.0f} s; one fresh subprocess per run", flush=True)
+    baseline = spawn("baseline")["maxrss"]
+    threads = dask.system.CPU_COUNT
+    gb = 2 * voxels * 2 / 1e9
+    raw = spawn("raw", paths=paths, labels=False)  # also warms the page cache (if it fits)
+    raw = spawn("raw", paths=paths, labels=False)
+    line("raw read+decode, 2 channels", f"{raw['seconds']:.1f} s",
+         f"{gb / raw['seconds']:.2f} GB/s, peak RSS {fmt_bytes(raw['maxrss'])}")
+    for key, with_labels in (("whole", False), ("labels", True)):
+        run = spawn("streamcoloc", paths=paths, labels=with_labels)
+        block_voxels = math.prod(run["block_shape"])
+        bound = (block_voxels * 2 * 2 + (block_voxels * 4 if with_labels else 0)) * threads + baseline
+        line(f"streamcoloc {key}" + (f" ({run['n_rows']} regions)" if with_labels else ""),
+             f"{run['seconds']:.1f} s",
+             f"{gb / run['seconds']:.2f} GB/s, ratio {run['seconds'] / raw['seconds']:.2f} vs raw")
+        line(f"  peak RSS {key}", fmt_bytes(run["maxrss"]),
+             f"bound {fmt_bytes(bound)} = ({block_voxels:,} vox x (2 ch x 2 B"
+             f"{' + 4 B labels' if with_labels else ''})) x {threads} threads + baseline "
+             f"{fmt_bytes(baseline)}: {verdict(run['maxrss'] <= bound)}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small smoke run ({QUICK['shape']} volume) for developers")
+    parser.add_argument("--big-gib", type=float, default=0, metavar="N",
+                        help="also run the memory benchmark on an N GiB two-channel volume "
+                             "(opt-in; needs ~N GiB of disk and minutes)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where to write the data (a temporary folder is made inside and "
+                             "deleted at the end; default ./bench_data/)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per timing, min taken")
+    parser.add_argument("--no-napari", action="store_true", help="skip the napari comparison")
+    parser.add_argument("--keep", action="store_true", help="keep the written data")
+    parser.add_argument("--_worker", help=argparse.SUPPRESS)
+    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args._worker:
+        print(json.dumps(worker(args._worker, json.loads(args._args))))
+        return
+
+    import dask
+    import numba
+    import zarr
+    import streamcoloc
+
+    print(f"bench_pixel: python {platform.python_version()}, numpy {np.__version__}, "
+          f"dask {dask.__version__}, zarr {zarr.__version__}, numba {numba.__version__}, "
+          f"streamcoloc {streamcoloc.__version__} ({Path(streamcoloc.__file__).parent})")
+    print(f"cores {os.cpu_count()} (dask threads {dask.system.CPU_COUNT}), "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GIB:.1f} GiB RAM, "
+          f"{platform.machine()}, {'quick' if args.quick else 'full'} run")
+
+    root = args.workdir if args.workdir is not None else Path.cwd() / "bench_data"
+    created_root = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="bench_pixel_", dir=root))
+    try:
+        bench_pixel(folder, QUICK if args.quick else FULL, args.repeat, not args.no_napari)
+        if args.big_gib > 0:
+            if not args.keep:
+                shutil.rmtree(folder / "pixel", ignore_errors=True)
+            bench_big(folder, args.big_gib)
+    finally:
+        if args.keep:
+            print(f"\ndata kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            if created_root and not any(root.iterdir()):
+                root.rmdir()
+
+
+if __name__ == "__main__":
+    main()
