@@ -17,7 +17,7 @@ import pandas as pd
 
 from .engine.inputs import Input, as_input, as_multichannel_input, make_layout
 from .engine.passes import run_pass
-from .stats import metrics, moments
+from .stats import dtypes, metrics, moments
 from .stats.regions import NO_SLICE
 
 ALL_METRICS = ("pcc", "srcc", "icq", "overlap", "mcc", "regression")
@@ -238,7 +238,7 @@ def _analyse(sources: list[Input], names, pairs, label_mask, metric_keys, thresh
         exclude_saturated=bool(exclude_saturated),
         excluded={"nonfinite": int(m.n_nonfinite.sum()) if m.keys.size else 0,
                   "saturated": int(m.n_saturated.sum()) if m.keys.size else 0},
-        exact_integer_sums=moments.is_exact([s.dtype for s in layout.sources]),
+        exact_integer_sums=dtypes.is_exact([s.dtype for s in layout.sources]),
         block_shape=[int(max(c)) for c in layout.spatial_chunks],
         n_reads=1,
         seconds=time.perf_counter() - started,

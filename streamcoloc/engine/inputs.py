@@ -15,10 +15,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from ..readers.chunking import TARGET_BLOCK_VOXELS, block_chunks
 from .passes import Layout
-
-#: Dask block size aimed at for inputs we chunk ourselves (numpy, zarr).
-TARGET_BLOCK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,19 @@ def _as_dask(x, what: str):
     if isinstance(x, da.Array):
         data = x
     elif isinstance(x, zarr.Array):
-        native = x.shards or x.chunks
-        data = da.from_zarr(x, chunks=_auto_chunks(x.shape, x.dtype, native))
+        stored = x.shards or x.chunks
+        data = da.from_zarr(x, chunks=block_chunks(x.shape, stored, ("",) * x.ndim))
     else:
         array = np.asarray(x)
-        data = da.from_array(array, chunks=_auto_chunks(array.shape, array.dtype), name=False)
+        data = da.from_array(array, chunks=_auto_chunks(array.shape), name=False)
     if data.size == 0:
         raise ValueError(f"{what} is empty (shape {data.shape})")
     return dims, coords, data
 
 
-def _auto_chunks(shape, dtype, native=None, limit=TARGET_BLOCK_BYTES):
-    return da.core.normalize_chunks("auto", shape, limit=limit, dtype=dtype,
-                                    previous_chunks=native)
+def _auto_chunks(shape, limit=TARGET_BLOCK_VOXELS):
+    """Blocks of about ``limit`` voxels (dask's "auto" counts bytes: uint8)."""
+    return da.core.normalize_chunks("auto", shape, limit=limit, dtype=np.uint8)
 
 
 def resolve_axis(axis, dims, ndim: int, what: str) -> int:
@@ -116,13 +114,44 @@ def make_layout(sources: list[Input], names: list[str], labels=None, slice_axis=
     axis = None if slice_axis is None else resolve_axis(slice_axis, first.dims, ndim, "slice_axis")
 
     arrays = [s.data if axis is None else da.moveaxis(s.data, axis + 1, 1) for s in sources]
-    spatial = arrays[0].chunks[1:]
+    label_array = None if labels is None else _label_array(labels, first, axis)
+    grids = [a.chunks[1:] for a in arrays]
+    if label_array is not None:
+        grids.append(label_array.chunks)
+    spatial = common_grid(grids)
     largest_block = np.prod([max(c) for c in spatial], dtype=np.int64)
     if max_block_voxels is not None and largest_block > max_block_voxels:
-        spatial = _auto_chunks(arrays[0].shape[1:], np.dtype(np.uint8), limit=max_block_voxels)
+        spatial = _auto_chunks(arrays[0].shape[1:], limit=max_block_voxels)
     arrays = [a.rechunk(((a.shape[0],),) + spatial) for a in arrays]
-    label_array = None if labels is None else _label_layout(labels, first, axis, spatial)
+    if label_array is not None:
+        label_array = label_array.rechunk(spatial[-label_array.ndim:])
     return Layout(arrays, label_array, axis is not None)
+
+
+def common_grid(grids: list[tuple]) -> tuple:
+    """One block grid for arrays of the same spatial shape (a grid may be of
+    the trailing axes only, for a label plane).
+
+    Blocks are split, never merged: the grid is the union of every input's
+    block boundaries, so each input block maps to whole blocks of the result
+    (dask turns the split into slices of the read, without a copy or a
+    concatenation).  When the grids are so misaligned that the union has more
+    than 4 times the blocks of the finest input, the first grid is used and
+    the others are rechunked to it.
+    """
+    first = grids[0]
+    union = []
+    for axis, chunks in enumerate(first):
+        bounds = set(np.cumsum(chunks).tolist())
+        for grid in grids[1:]:
+            offset = len(first) - len(grid)
+            if axis >= offset:
+                bounds |= set(np.cumsum(grid[axis - offset]).tolist())
+        union.append(tuple(np.diff([0] + sorted(bounds)).tolist()))
+    finest = max(int(np.prod([len(c) for c in grid])) for grid in grids)
+    if np.prod([len(c) for c in union]) > 4 * finest:
+        return tuple(first)
+    return tuple(union)
 
 
 def _match_dims(source: Input, dims, what: str) -> Input:
@@ -135,7 +164,9 @@ def _match_dims(source: Input, dims, what: str) -> Input:
     return Input(source.data.transpose(order), dims, source.coords)
 
 
-def _label_layout(labels, first: Input, axis: int | None, spatial_chunks) -> da.Array:
+def _label_array(labels, first: Input, axis: int | None) -> da.Array:
+    """The label image as a dask array in the layout's axis order: the
+    spatial shape, or (with a slice axis) one plane applied to every slice."""
     if isinstance(labels, str):
         if first.coords is None or labels not in first.coords:
             raise ValueError(f"label_mask={labels!r} is not a coordinate of the input")
@@ -152,10 +183,8 @@ def _label_layout(labels, first: Input, axis: int | None, spatial_chunks) -> da.
         lab = _match_dims(lab, wanted, "label_mask")
     data = lab.data[0]
     if data.shape == shape:
-        if axis is not None:
-            data = da.moveaxis(data, axis, 0)
-        return data.rechunk(spatial_chunks)
+        return data if axis is None else da.moveaxis(data, axis, 0)
     if plane_shape is not None and data.shape == plane_shape:
-        return data[None].rechunk(((1,),) + spatial_chunks[1:])
+        return data
     expected = f"{shape}" + ("" if plane_shape is None else f" or one plane {plane_shape}")
     raise ValueError(f"label_mask shape {data.shape} does not match the image shape {expected}")

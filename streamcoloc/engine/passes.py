@@ -1,10 +1,12 @@
 """One streaming read of the data: every statistic of a pass, fused per chunk.
 
-The pass maps each dask block to a tuple of records (one per statistic, all
-computed while the block is in memory), merges the records in a tree of
-fixed shape and order (block index order, ``split_every`` at a time), and
-finalizes them.  Nothing here knows a metric: statistics come in as
-:class:`~streamcoloc.stats.base.Statistic` triples.
+A pass maps each block of the aligned channel arrays (and the label block at
+the same place) to a tuple of records, one per statistic, all computed while
+the block is in memory; it is one ``dask.array.blockwise`` task per block, so
+dask fuses the read (zarr decode) into it and a block lives only as long as
+its task.  Records are merged in a tree of fixed shape and order (block index
+order, ``SPLIT_EVERY`` at a time) and finalized.  Nothing here knows a metric:
+statistics come in as :class:`~streamcoloc.stats.base.Statistic` triples.
 
 It runs on whatever dask scheduler is current: the threaded one by default,
 a ``dask.distributed.Client`` when one is active.
@@ -13,7 +15,6 @@ a ``dask.distributed.Client`` when one is active.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
 from typing import Sequence
 
 import dask
@@ -34,8 +35,9 @@ class Layout:
         spatial shape and chunks and one block along the channel axis, so a
         block holds every channel of a source (read once for all pairs).
         When ``has_slices`` the slice axis is the first spatial axis.
-    labels : dask array of integer ids of the spatial shape (or 1 along the
-        slice axis: one plane for all), chunked like the sources, or None.
+    labels : dask array of integer ids chunked like the sources, either of
+        the spatial shape or (with slices) of one plane, shape ``spatial[1:]``,
+        applied to every slice; or None.
     """
 
     sources: list[da.Array]
@@ -46,41 +48,61 @@ class Layout:
     def spatial_chunks(self) -> tuple:
         return self.sources[0].chunks[1:]
 
+    @property
+    def n_blocks(self) -> int:
+        return int(np.prod([len(c) for c in self.spatial_chunks]))
+
 
 def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     """Read the data once and return each statistic's finalized result."""
-    root = _tree_combine(statistics, _chunk_records(statistics, layout))
+    root = _tree_combine(statistics, chunk_records(statistics, layout))
     (merged,) = dask.compute(root)
     return [s.finalize(r) for s, r in zip(statistics, merged)]
 
 
-def _chunk_records(statistics, layout: Layout) -> list:
-    source_blocks = [s.to_delayed().reshape(s.numblocks[1:]) for s in layout.sources]
-    chunks = layout.spatial_chunks
-    slice_offsets = np.concatenate([[0], np.cumsum(chunks[0])[:-1]])
-    label_blocks = None if layout.labels is None else layout.labels.to_delayed()
-    chunk = dask.delayed(_chunk_task, pure=False)
-    parts = []
-    for index in product(*(range(len(c)) for c in chunks)):
-        labels = None
-        if label_blocks is not None:
-            labels = label_blocks[tuple(i if n > 1 else 0 for i, n in zip(index, label_blocks.shape))]
-        offset = int(slice_offsets[index[0]]) if layout.has_slices else None
-        parts.append(chunk(statistics, offset, labels, *[b[index] for b in source_blocks]))
-    return parts
+def chunk_records(statistics, layout: Layout) -> list:
+    """One delayed tuple of records per block, in block index order."""
+    spatial = tuple(f"axis{i}" for i in range(len(layout.spatial_chunks)))
+    args = []
+    for number, source in enumerate(layout.sources):
+        args += [source, (f"channel{number}",) + spatial]
+    first_axis = layout.spatial_chunks[0]  # each block of arange starts at its offset
+    args += [da.arange(sum(first_axis), chunks=(first_axis,), dtype=np.int64), spatial[:1]]
+    labels = layout.labels
+    if labels is not None:
+        args += [labels, spatial[-labels.ndim:]]
+    # Each source keeps its channel axis (one block) in the output, so the
+    # block reaches the task as read: contracting it would copy it.
+    channel_axes = tuple(f"channel{number}" for number in range(len(layout.sources)))
+    out_axes = channel_axes + spatial
+    blocks = da.blockwise(
+        _chunk_task, out_axes, *args, statistics=statistics, has_slices=layout.has_slices,
+        n_sources=len(layout.sources), has_labels=labels is not None,
+        adjust_chunks=dict.fromkeys(out_axes, 1), dtype=object,
+        meta=np.empty((0,) * len(out_axes), dtype=object))
+    return list(blocks.to_delayed().ravel())
 
 
-def _chunk_task(statistics, slice_offset, labels, *sources):
-    """Records of one block: each channel becomes a (slices, voxels) view."""
-    def planes(block):
-        return block.reshape(block.shape[0] if slice_offset is not None else 1, -1)
-
-    regions = ChunkRegions.from_labels(None if labels is None else planes(labels), slice_offset)
-    channels = [planes(block[c]) for block in sources for c in range(block.shape[0])]
-    return tuple(s.chunk(channels, regions) for s in statistics)
+def _chunk_task(*blocks, statistics, has_slices, n_sources, has_labels):
+    """Records of one block, wrapped in a 1-element object array; each channel
+    becomes a (slices, voxels) view (one slice of everything without slices)."""
+    sources, offset = blocks[:n_sources], int(blocks[n_sources][0])
+    labels = blocks[n_sources + 1] if has_labels else None
+    spatial_shape = sources[0].shape[1:]
+    n_slices = spatial_shape[0] if has_slices else 1
+    n_voxels = int(np.prod(spatial_shape)) // n_slices
+    channels = [block[c].reshape(n_slices, n_voxels) for block in sources
+                for c in range(block.shape[0])]
+    if labels is not None:
+        labels = labels.reshape(-1, n_voxels)
+    regions = ChunkRegions.from_labels(labels, n_voxels, offset if has_slices else None)
+    out = np.empty((1,) * (n_sources + len(spatial_shape)), dtype=object)
+    out.flat[0] = tuple(s.chunk(channels, regions) for s in statistics)
+    return out
 
 
 def _combine_task(statistics, *parts):
+    parts = [p if isinstance(p, tuple) else p.item() for p in parts]
     return tuple(s.combine(list(records)) for s, records in zip(statistics, zip(*parts)))
 
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from math import ceil, prod
 
-#: Dask block size aimed at when reading (64 MiB; design notes §7).
-TARGET_BLOCK_BYTES = 64 * 2**20
+#: Dask block size aimed at when reading, in voxels, whatever the dtype, so
+#: channels and a label image stored on one chunk grid get one block grid
+#: (no rechunking between them).  16 Mi voxels is 32 MiB of uint16: a task
+#: over two channels handles ~64 MiB (design notes §7), and zarr's decode
+#: buffers (about one block more per array being read) stay small.
+TARGET_BLOCK_VOXELS = 16 * 2**20
 #: Stored (zarr) chunk size aimed at when writing (16 MiB; design notes §7).
 TARGET_CHUNK_BYTES = 16 * 2**20
 
 
-def block_chunks(shape, itemsize: int, stored, dims, target: int = TARGET_BLOCK_BYTES):
-    """Dask block shape: whole multiples of ``stored`` of about ``target`` bytes.
+def block_chunks(shape, stored, dims, target: int = TARGET_BLOCK_VOXELS):
+    """Dask block shape: whole multiples of ``stored`` of about ``target`` voxels.
 
     Starting from the stored chunk (or shard) shape, the non-channel axis with
     the smallest block extent (the outermost on ties) is doubled while the
-    block stays within ``target`` bytes, so blocks stay roughly isotropic.
+    block stays within ``target`` voxels, so blocks stay roughly isotropic.
     A block covering a whole axis is clipped to its length, so every block
     boundary falls on a stored-chunk boundary.
     """
@@ -29,7 +33,7 @@ def block_chunks(shape, itemsize: int, stored, dims, target: int = TARGET_BLOCK_
     growable = [i for i, d in enumerate(dims) if d != "c"]
     while True:
         open_axes = [i for i in growable if block[i] < shape[i]]
-        if not open_axes or target // (prod(block) * itemsize) < 2:
+        if not open_axes or target // prod(block) < 2:
             return tuple(block)
         axis = min(open_axes, key=lambda i: block[i])
         block[axis] = min(2 * block[axis], shape[axis])

@@ -46,7 +46,7 @@ def open_image(path, *, level: int = 0, dims=None, chunks=None) -> xr.DataArray:
         ``DEFAULT_DIMS``).
     chunks : optional
         Dask chunks (anything ``dask.array`` accepts, or a dict keyed by dim
-        name); by default blocks of about 64 MiB made of whole stored chunks
+        name); by default blocks of about 16 Mi voxels made of whole stored chunks
         (shards when sharded), with the channel axis not grown beyond its
         stored chunk.
 
@@ -77,7 +77,7 @@ def open_image(path, *, level: int = 0, dims=None, chunks=None) -> xr.DataArray:
     if 0 in array.shape:
         raise ValueError(f"{path} is empty (shape {array.shape})")
     names = _check_dims(tuple(dims) if dims is not None else image.dims, array.shape, path)
-    chunks = _dask_chunks(chunks, block_chunks(array.shape, array.dtype.itemsize, stored, names),
+    chunks = _dask_chunks(chunks, block_chunks(array.shape, stored, names),
                           names)
     if isinstance(array, TiffArray):
         stat = path.stat()

@@ -111,7 +111,7 @@ def write_ome_zarr(path, data, *, dims, chunks=None, voxel_size=None, channel_na
         fill_value=0)
     if isinstance(data, da.Array):
         if not is_aligned(data.chunks, array.chunks):
-            data = data.rechunk(block_chunks(data.shape, itemsize, array.chunks, dims))
+            data = data.rechunk(block_chunks(data.shape, array.chunks, dims))
         da.store(data, array, lock=False)
     else:
         array[...] = np.asarray(data)

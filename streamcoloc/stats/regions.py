@@ -1,10 +1,19 @@
-"""Dense region ids for one chunk: labels of any size without per-region masks.
+"""Where each voxel of a chunk belongs, as runs: labels of any size without masks.
 
 Label images carry arbitrary ids (sparse, non-contiguous, up to 2**63 - 1).
-Each chunk maps the ids it contains to dense local indices 0..R-1 in one scan,
-so every accumulator is a small ``(R, ...)`` table indexed by that local id and
-the chunk's record carries the real ids alongside (merged across chunks by id).
-Label 0 is background and maps to -1 (not measured).
+One scan of a chunk's label block cuts every plane into **runs**: maximal
+stretches of consecutive voxels (in C order) that share a label, at most
+:data:`MAX_RUN` long.  Each run carries a dense local region index 0..R-1
+(the ids are mapped in order of first appearance, with a hash table consulted
+once per run, not per voxel), so every accumulator is a small ``(R, ...)``
+table and kernels add a whole run to one row from registers.  The chunk's
+record carries the real ids alongside; records are merged across chunks by id.
+Label 0 is background: its voxels belong to no run.
+
+Without a label image the whole chunk is one region (id :data:`WHOLE_IMAGE_ID`)
+cut into runs of :data:`MAX_RUN` voxels.  Capped runs keep float sums blocked
+(two-level summation) and a run's voxels in the L1/L2 cache for kernels that
+pass over a run twice.
 """
 
 from __future__ import annotations
@@ -16,87 +25,141 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
-BACKGROUND = -1
 WHOLE_IMAGE_ID = 0  # region id used when no label image is given
 NO_SLICE = -1  # slice index recorded when no slice axis is given
+#: Longest run (voxels): 2 channels × 2048 float64 = 32 KiB, an L1 cache; and
+#: at most 2**15, so int32 sums of a run of 16-bit values cannot overflow.
+MAX_RUN = 2048
 
 
 @numba.njit(nogil=True, cache=True)
-def _dense_ids(labels):
-    """Local dense ids of a flat label array, in order of first appearance.
+def _label_runs(labels, max_run):
+    """Runs of a ``(planes, voxels)`` label block.
 
-    Returns ``(local, ids, n_negative)``: ``local[i]`` is the dense index of
-    ``labels[i]`` (``-1`` for label 0), ``ids`` the label id of each dense
-    index, ``n_negative`` the number of negative labels seen (an error for the
-    caller to raise).  Label images are spatially coherent, so the previous
-    voxel's label is checked before the hash table.
+    Returns ``(plane_start, start, stop, region, ids, n_negative)``: the runs
+    of plane ``p`` are ``plane_start[p]:plane_start[p + 1]``; run ``r`` covers
+    voxels ``start[r]:stop[r]`` of its plane and belongs to dense region
+    ``region[r]``, whose label id is ``ids[region[r]]``.  ``n_negative``
+    counts negative labels (an error for the caller to raise).
+
+    The run arrays are sized for runs of 16 voxels on average; a block with
+    shorter runs is scanned a second time into arrays of the exact size.
+    (Arrays grown inside the loop would cost Numba reference counting on
+    every iteration.)
     """
-    local = np.empty(labels.size, dtype=np.int32)
     lookup = Dict.empty(key_type=types.int64, value_type=types.int32)
-    ids = np.empty(16, dtype=np.int64)
-    n_ids = 0
+    capacity = max(64, labels.size // 16)
+    plane_start = np.zeros(labels.shape[0] + 1, np.int64)
+    while True:
+        start = np.empty(capacity, np.int64)
+        stop = np.empty(capacity, np.int64)
+        region = np.empty(capacity, np.int32)
+        n_runs, n_negative = _scan_runs(labels, max_run, lookup, plane_start, start, stop,
+                                        region)
+        if n_runs <= capacity:
+            break
+        capacity = n_runs
+    ids = np.empty(len(lookup), np.int64)
+    for key, index in lookup.items():
+        ids[index] = key
+    return plane_start, start[:n_runs].copy(), stop[:n_runs].copy(), region[:n_runs].copy(), \
+        ids, n_negative
+
+
+@numba.njit(nogil=True, cache=True)
+def _scan_runs(labels, max_run, lookup, plane_start, start, stop, region):
+    """Fill the run arrays as far as they go; returns (runs found, negative
+    labels).  ``lookup`` maps label ids to dense indices in order of first
+    appearance and is kept across calls."""
+    n_runs = 0
     n_negative = 0
-    previous = np.int64(0)
-    previous_local = np.int32(-1)
-    for i in range(labels.size):
-        value = np.int64(labels[i])
-        if value == previous:
-            local[i] = previous_local
-            continue
-        if value <= 0:
+    for p in range(labels.shape[0]):
+        plane_start[p] = n_runs
+        plane = labels[p]
+        q = 0
+        while q < plane.size:
+            value = plane[q]
+            end = _run_end(plane, q)
             if value < 0:
-                n_negative += 1
-            index = np.int32(-1)
-        elif value in lookup:
-            index = lookup[value]
-        else:
-            index = np.int32(n_ids)
-            lookup[value] = index
-            if n_ids == ids.size:
-                grown = np.empty(2 * ids.size, dtype=np.int64)
-                grown[:n_ids] = ids
-                ids = grown
-            ids[n_ids] = value
-            n_ids += 1
-        local[i] = index
-        previous = value
-        previous_local = index
-    return local, ids[:n_ids].copy(), n_negative
+                n_negative += end - q
+            elif value > 0:
+                key = np.int64(value)
+                if key in lookup:
+                    index = lookup[key]
+                else:
+                    index = np.int32(len(lookup))
+                    lookup[key] = index
+                for first in range(q, end, max_run):
+                    if n_runs < start.size:
+                        start[n_runs] = first
+                        stop[n_runs] = min(first + max_run, end)
+                        region[n_runs] = index
+                    n_runs += 1
+            q = end
+    plane_start[labels.shape[0]] = n_runs
+    return n_runs, n_negative
+
+
+@numba.njit(inline="always")
+def _run_end(plane, q):
+    """End of the run of equal labels starting at ``q``: compared 32 at a
+    time without early exit (vectorized), then one by one."""
+    value = plane[q]
+    end = q + 1
+    while end + 32 <= plane.size:
+        differs = False
+        for i in range(end, end + 32):
+            differs |= plane[i] != value
+        if differs:
+            break
+        end += 32
+    while end < plane.size and plane[end] == value:
+        end += 1
+    return end
 
 
 @dataclass(frozen=True)
 class ChunkRegions:
-    """Where each voxel of a chunk belongs: its dense region and its slice.
+    """The runs of one chunk (see the module docstring).
 
     Attributes
     ----------
-    local : ndarray of int32, shape (SL, P), or None
-        Dense region index per voxel (``-1`` = background); ``SL`` is 1 when
-        one label plane applies to every slice.  ``None`` means the whole chunk
-        is one region with id :data:`WHOLE_IMAGE_ID`.
+    plane_start : ndarray of int64, shape (SL + 1,)
+        Runs of label plane ``p`` are ``plane_start[p]:plane_start[p + 1]``;
+        ``SL`` is 1 when one plane of runs applies to every slice.
+    start, stop : ndarray of int64, shape (n_runs,)
+        Voxel range of each run within its plane.
+    region : ndarray of int32, shape (n_runs,)
+        Dense region index of each run.
     ids : ndarray of int64, shape (R,)
         Label id of each dense index.
-    slice_offset : int
-        Global index of the chunk's first slice, or ``None`` without slices.
+    slice_offset : int or None
+        Global index of the chunk's first slice, or None without slices.
     """
 
-    local: np.ndarray | None
+    plane_start: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    region: np.ndarray
     ids: np.ndarray
     slice_offset: int | None
 
     @classmethod
-    def from_labels(cls, labels: np.ndarray | None, slice_offset: int | None):
-        """Build from a label block shaped ``(SL, P)`` (or None for no labels)."""
+    def from_labels(cls, labels: np.ndarray | None, n_voxels: int, slice_offset: int | None):
+        """Runs of a label block shaped ``(SL, n_voxels)``, or of one region
+        covering ``n_voxels`` voxels per plane when ``labels`` is None."""
         if labels is None:
-            return cls(None, np.array([WHOLE_IMAGE_ID], dtype=np.int64), slice_offset)
-        flat = _canonical_labels(labels).ravel()
-        local, ids, n_negative = _dense_ids(flat)
+            start = np.arange(0, n_voxels, MAX_RUN, dtype=np.int64)
+            return cls(np.array([0, start.size], np.int64), start,
+                       np.minimum(start + MAX_RUN, n_voxels), np.zeros(start.size, np.int32),
+                       np.array([WHOLE_IMAGE_ID], np.int64), slice_offset)
+        plane_start, start, stop, region, ids, n_negative = _label_runs(
+            _canonical_labels(labels), MAX_RUN)
         if n_negative:
             raise ValueError(
                 f"label image has {n_negative} negative label values in a chunk; "
-                "labels must be 0 (background) or positive integer ids"
-            )
-        return cls(local.reshape(labels.shape), ids, slice_offset)
+                "labels must be 0 (background) or positive integer ids")
+        return cls(plane_start, start, stop, region, ids, slice_offset)
 
     def keys(self, n_slices: int) -> np.ndarray:
         """``(R * n_slices, 2)`` int64 keys (region id, global slice) in
@@ -107,13 +170,6 @@ class ChunkRegions:
         else:
             slices = np.tile(np.arange(n_slices, dtype=np.int64) + self.slice_offset, self.ids.size)
         return np.stack([region, slices], axis=1)
-
-    @property
-    def kernel_labels(self) -> np.ndarray:
-        """The local id array for kernels; shape ``(0, 0)`` means no labels."""
-        if self.local is None:
-            return np.empty((0, 0), dtype=np.int32)
-        return self.local
 
 
 def _canonical_labels(labels: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ def test_numpy_input_is_chunked_and_not_hashed():
     x = np.zeros((300, 1024, 1024), np.uint8)  # 300 MiB: more than one block
     data = as_input(x, "a").data
     assert data.npartitions > 1
-    assert max(data.chunks[1]) * max(data.chunks[2]) * max(data.chunks[3]) <= 64 * 2**20
+    assert max(data.chunks[1]) * max(data.chunks[2]) * max(data.chunks[3]) <= 16 * 2**20
 
 
 def test_zarr_input_uses_whole_stored_chunks():

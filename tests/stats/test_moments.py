@@ -17,7 +17,7 @@ def test_chunk_sums_match_numpy(dtype):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 200, (3, 2000)).astype(dtype)
     b = rng.integers(0, 200, (3, 2000)).astype(dtype)
-    record = moments.chunk([a, b], ChunkRegions.from_labels(None, None),
+    record = moments.chunk([a, b], ChunkRegions.from_labels(None, a.shape[1], None),
                            _options(thresholds=(50, 60)))
     m = moments.finalize(moments.combine([record]))
     fa, fb = a.astype(float).ravel(), b.astype(float).ravel()
@@ -34,7 +34,7 @@ def test_chunk_sums_match_numpy(dtype):
 def test_merge_is_associative_for_floats_to_rounding_and_exact_for_ints():
     rng = np.random.default_rng(1)
     parts = [rng.normal(1e4, 1, (1, 500)) for _ in range(6)]
-    regions = ChunkRegions.from_labels(None, None)
+    regions = ChunkRegions.from_labels(None, 500, None)
     records = [moments.chunk([p, p * 2 + 1], regions, _options()) for p in parts]
     left = moments.combine([moments.combine(records[:3]), moments.combine(records[3:])])
     flat = moments.combine(records)
@@ -47,7 +47,7 @@ def test_merge_is_associative_for_floats_to_rounding_and_exact_for_ints():
 def test_background_is_subtracted_and_clipped_and_saturation_excluded():
     a = np.array([[0, 5, 10, 255]], np.uint8)
     b = np.array([[3, 3, 255, 9]], np.uint8)
-    record = moments.chunk([a, b], ChunkRegions.from_labels(None, None),
+    record = moments.chunk([a, b], ChunkRegions.from_labels(None, a.shape[1], None),
                            _options(background=(4, 2), saturation=(255, 255)))
     m = moments.finalize(moments.combine([record]))
     assert m.n[0, 0] == 2 and m.n_saturated[0, 0] == 2
@@ -60,15 +60,6 @@ def test_nonfinite_values_are_excluded_per_pair():
     c = np.array([[1.0, 2.0, 3.0, 5.0]])
     options = moments.MomentOptions(np.array([[0, 1], [0, 2], [1, 2]]), None, None,
                                     np.full((3, 2), np.nan))
-    record = moments.chunk([a, b, c], ChunkRegions.from_labels(None, None), options)
+    record = moments.chunk([a, b, c], ChunkRegions.from_labels(None, a.shape[1], None), options)
     m = moments.finalize(moments.combine([record]))
     assert m.n[0].tolist() == [2, 3, 3] and m.n_nonfinite[0].tolist() == [2, 1, 1]
-
-
-def test_kernel_dtypes_stay_few():
-    assert moments.kernel_dtype([np.bool_, np.uint8]) == np.uint8
-    assert moments.kernel_dtype([np.int8]) == np.int16
-    assert moments.kernel_dtype([np.uint16, np.int16]) == np.int32
-    assert moments.kernel_dtype([np.float16, np.float32]) == np.float32
-    assert moments.kernel_dtype([np.uint32]) == np.float64
-    assert moments.is_exact([np.uint16, np.int8]) and not moments.is_exact([np.int32])
