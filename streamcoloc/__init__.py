@@ -12,15 +12,21 @@ from .analysis import (
     analyse_all_to_all,
     analyse_pairwise,
     costes_regression,
+    costes_threshold,
+    kendall,
+    li_icq,
     manders,
     overlap,
     pearson,
+    spearman,
 )
+from .stats.costes import CostesResult
 from .readers import open_image
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALL_METRICS", "COLUMNS", "ColocWarning", "analyse_all_to_all", "analyse_pairwise",
-    "costes_regression", "manders", "open_image", "overlap", "pearson",
+    "ALL_METRICS", "COLUMNS", "ColocWarning", "CostesResult", "analyse_all_to_all",
+    "analyse_pairwise", "costes_regression", "costes_threshold", "kendall", "li_icq", "manders",
+    "open_image", "overlap", "pearson", "spearman",
 ]

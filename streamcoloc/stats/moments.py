@@ -49,6 +49,7 @@ from . import exact
 from .base import Statistic
 from .dtypes import is_exact, kernel_channels
 from .regions import ChunkRegions
+from .voxels import FLOOR, OFFSET, SATURATION, VoxelRules
 
 #: Accumulator fields.  Exact records hold raw sums Σa, Σb, Σa², Σb², Σab in
 #: fields 4-8; float records hold ā, b̄, Σ(a−ā)², Σ(b−b̄)², Σ(a−ā)(b−b̄) there.
@@ -71,9 +72,6 @@ MEAN_A, MEAN_B, CAA, CBB, CAB = SA, SB, SAA, SBB, SAB
 #: Largest chunk (voxels) whose int64 sums of 16-bit products cannot overflow:
 #: |a·b| ≤ 2**32, so 2**30 of them stay below 2**62.
 MAX_CHUNK_VOXELS = 2**30
-
-# Per-channel settings, in the accumulator's type: offset, floor, saturation.
-OFFSET, FLOOR, SATURATION = range(3)
 
 
 def _add_run(acc, a, b, set_a, set_b, gate_a, gate_b, general):
@@ -242,16 +240,12 @@ class MomentOptions:
     specializations).
 
     pairs : (K, 2) channel indices.
-    background : per-channel offset subtracted before measuring, clipped at 0
-        (ImageJ's Process > Math > Subtract on unsigned images); None = none.
-    saturation : per-channel raw level at or above which a voxel is excluded;
-        None = no exclusion.
+    rules : background and saturation (:class:`~.voxels.VoxelRules`).
     thresholds : (K, 2) (T_a, T_b) for tm1/tm2; NaN = not requested.
     """
 
     pairs: np.ndarray
-    background: tuple | None
-    saturation: tuple | None
+    rules: VoxelRules
     thresholds: np.ndarray
 
 
@@ -276,9 +270,9 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, options: MomentOpti
     blocks = kernel_channels(channels)
     exact_path = blocks[0].dtype.kind in "iu"
     acc = np.int64 if exact_path else np.float64
-    settings = _channel_settings(len(blocks), options, exact_path)
+    settings = options.rules.settings(len(blocks), exact_path)
     gates = _gates(options.thresholds, exact_path)
-    general = options.background is not None or options.saturation is not None
+    general = options.rules.general
     n_slices = blocks[0].shape[0]
     out = np.zeros((regions.ids.size, n_slices, len(options.pairs), len(FIELDS)), acc)
     _accumulate(blocks, options.pairs, regions.plane_start, regions.start, regions.stop,
@@ -291,20 +285,6 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, options: MomentOpti
         hi, lo = exact.split(out[present])
         return MomentRecord(keys[present], hi=hi, lo=lo)
     return MomentRecord(keys[present], values=out[present])
-
-
-def _channel_settings(n_channels: int, options: MomentOptions, exact_path: bool) -> np.ndarray:
-    limits = np.iinfo(np.int64) if exact_path else None
-    settings = np.empty((n_channels, 3), np.int64 if exact_path else np.float64)
-    settings[:, OFFSET] = 0
-    settings[:, FLOOR] = limits.min if exact_path else -np.inf
-    settings[:, SATURATION] = limits.max if exact_path else np.inf
-    if options.background is not None:
-        settings[:, OFFSET] = options.background
-        settings[:, FLOOR] = 0
-    if options.saturation is not None:
-        settings[:, SATURATION] = options.saturation
-    return settings
 
 
 def _gates(thresholds, exact_path: bool) -> np.ndarray:

@@ -41,7 +41,7 @@ def test_pixel_pair_with_labels_slices_thresholds(sample, tmp_path, capsys):
     assert row["tm1"] == pytest.approx(a[(b > 0) & (b >= 50)].sum() / a.sum(), rel=1e-12)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet")[["pcc"]], table[["pcc"]])
     run = json.loads((out / "run.json").read_text())
-    assert run["threshold_method"] == "manual" and run["thresholds"] == {"GFP|RFP": [100.0, 50.0]}
+    assert run["threshold_method"] == "manual" and run["manual_thresholds"] == {"GFP|RFP": [100.0, 50.0]}
     assert run["inputs"]["voxel_size"] is not None and "versions" in run and "seconds" in run
     assert (out / "plots").is_dir()
     assert "GFP" in capsys.readouterr().out

@@ -15,8 +15,9 @@ def test_results_folder_layout_and_provenance(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "plots", "results.csv", "results.parquet", "run.json"]
     run = json.loads((out / "run.json").read_text())
-    for key in ("versions", "inputs", "conventions", "threshold_method", "thresholds",
-                "excluded", "block_shape", "seconds", "total_seconds", "exact_integer_sums"):
+    for key in ("versions", "inputs", "conventions", "threshold_method", "manual_thresholds",
+                "excluded", "block_shape", "seconds", "total_seconds", "exact_integer_sums",
+                "n_reads", "costes", "convention"):
         assert key in run, key
     assert run["exact_integer_sums"] is True and run["excluded"] == {"nonfinite": 0, "saturated": 0}
     parquet = pd.read_parquet(out / "results.parquet")

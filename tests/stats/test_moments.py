@@ -5,10 +5,11 @@ import pytest
 
 from streamcoloc.stats import moments
 from streamcoloc.stats.regions import ChunkRegions
+from streamcoloc.stats.voxels import VoxelRules
 
 
 def _options(thresholds=(np.nan, np.nan), background=None, saturation=None):
-    return moments.MomentOptions(np.array([[0, 1]]), background, saturation,
+    return moments.MomentOptions(np.array([[0, 1]]), VoxelRules(background, saturation),
                                  np.array([thresholds], dtype=float))
 
 
@@ -58,7 +59,7 @@ def test_nonfinite_values_are_excluded_per_pair():
     a = np.array([[1.0, np.nan, 3.0, 4.0]])
     b = np.array([[1.0, 2.0, np.inf, 4.0]])
     c = np.array([[1.0, 2.0, 3.0, 5.0]])
-    options = moments.MomentOptions(np.array([[0, 1], [0, 2], [1, 2]]), None, None,
+    options = moments.MomentOptions(np.array([[0, 1], [0, 2], [1, 2]]), VoxelRules(),
                                     np.full((3, 2), np.nan))
     record = moments.chunk([a, b, c], ChunkRegions.from_labels(None, a.shape[1], None), options)
     m = moments.finalize(moments.combine([record]))

@@ -1,0 +1,568 @@
+"""The reads of an analysis and what is derived from them, per region, slice and pair.
+
+Read plan (the fewest reads of the data for the metrics requested):
+
+* **integer data of at most 16 bits**: one read gives the moments and, when
+  an order- or threshold-based metric is requested, the joint histograms of
+  every (region, slice, pair) (:mod:`.stats.histograms`); everything else is
+  derived from them.  When the joint tables would exceed their memory budget
+  only marginal histograms are kept and a second read accumulates the joint
+  quantities voxel by voxel (:mod:`.stats.pairstats`); Pearson above the
+  thresholds and RWC at Costes thresholds then take a third, short read.
+* **float data** (and wider integers): a first read gives the moments and the
+  value range of each channel, which fixes a power-of-two grid
+  (:class:`~.stats.voxels.Grid`); the histograms are built on that grid in a
+  second read (and the wide path adds its reads after it).
+
+Thresholds are resolved per region, slice and pair (manual, automatic from a
+channel's histogram, or a Costes walk) and every threshold-dependent
+coefficient is evaluated at them (:mod:`.stats.thresholded`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine.passes import Layout, run_pass
+from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
+                    thresholds)
+from .stats.costes import Axis, CostesResult, Walk
+from .stats.extrema import extrema_statistic
+from .stats.joint import JointTable, icq_from_counts, threshold_sums
+from .stats.sums import Sums
+from .stats.thresholded import ThresholdSums, coefficients
+from .stats.voxels import Grid, VoxelRules
+
+#: Metrics derived from histograms rather than moments.
+TABLE_METRICS = ("pcc_threshold", "srcc", "kendall", "icq", "rwc")
+THRESHOLD_METHODS = ("costes", "manual") + costes.METHODS + thresholds.AUTO_METHODS
+CONVENTIONS = ("coloc2", "cellprofiler")
+#: Columns derived here, NaN where not computed.
+DERIVED = ("srcc", "srcc_pvalue", "kendall", "kendall_pvalue", "icq", "pcc_below", "pcc_above",
+           "threshold_a", "threshold_b", "tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to measure (validated by :mod:`.analysis`)."""
+
+    pairs: np.ndarray
+    metrics: tuple
+    threshold_method: str
+    manual: np.ndarray  # (K, 2) manual thresholds, NaN = none
+    convention: str = "coloc2"
+    icq_convention: str = "coloc2"
+    rules: VoxelRules = field(default_factory=VoxelRules)
+    scale: float | None = None
+    percentile: float = 50.0
+    percent_of_max: float = 15.0
+    max_cells: int = histograms.MAX_CELLS
+
+    @property
+    def costes_method(self) -> str | None:
+        if self.threshold_method == "costes":
+            return "coloc2"
+        return self.threshold_method if self.threshold_method in costes.METHODS else None
+
+    @property
+    def thresholded(self) -> bool:
+        """Are threshold-dependent coefficients requested?"""
+        return any(m in self.metrics for m in ("mcc", "pcc_threshold", "rwc")) or (
+            self.convention == "cellprofiler" and "overlap" in self.metrics)
+
+    @property
+    def needs_tables(self) -> bool:
+        return (any(m in self.metrics for m in TABLE_METRICS)
+                or (self.thresholded and self.threshold_method != "manual")
+                or (self.thresholded and self.convention == "cellprofiler"))
+
+    def wanted(self) -> set:
+        """Derived threshold-dependent columns requested."""
+        keep = set()
+        if "pcc_threshold" in self.metrics:
+            keep |= {"pcc_below", "pcc_above"}
+        if "mcc" in self.metrics and not (self.threshold_method == "manual"
+                                          and self.convention == "coloc2"):
+            keep |= {"tm1", "tm2"}  # (manual Coloc 2 tM1/tM2 come exactly from the moments)
+        if self.convention == "cellprofiler":
+            if "overlap" in self.metrics:
+                keep |= {"overlap", "k1", "k2"}
+            if "rwc" in self.metrics:
+                keep |= {"rwc1", "rwc2"}
+        return keep
+
+
+@dataclass
+class Measurement:
+    """Moments of every key and pair, the derived columns (arrays shaped like
+    the moments' fields, (keys, pairs)), the Costes walks, how many reads it
+    took and how the tables were held ('joint', 'wide' or None)."""
+
+    moments: moments.Moments
+    derived: dict
+    n_reads: int
+    walks: dict = field(default_factory=dict)  # (key row, pair) -> CostesResult
+    table_mode: str | None = None
+    notes: list = field(default_factory=list)
+
+
+def measure(layout: Layout, request: Request) -> Measurement:
+    kernel_dtypes = [s.dtype for s in layout.sources for _ in range(s.shape[0])]
+    exact = dtypes.is_exact(kernel_dtypes)
+    statistics = [moments.statistic(moments.MomentOptions(request.pairs, request.rules,
+                                                          request.manual))]
+    if request.needs_tables:
+        statistics.append(histograms.statistic(histograms.HistogramOptions(
+            request.pairs, request.rules, None, request.max_cells)) if exact
+            else extrema_statistic(request.rules))
+    results = run_pass(statistics, layout)
+    m = results[0]
+    if not request.needs_tables:
+        return Measurement(m, {}, 1)
+    options = histograms.HistogramOptions(request.pairs, request.rules, None, request.max_cells)
+    if exact:
+        record, n_reads = results[1], 1
+    else:
+        grids = tuple(Grid.covering(low, high) for low, high in results[1])
+        options = histograms.HistogramOptions(request.pairs, request.rules, grids,
+                                              request.max_cells)
+        (record,) = run_pass([histograms.statistic(options)], layout)
+        n_reads = 2
+    context = _Context(request, m, record, options, [_type_range(d) for d in kernel_dtypes])
+    if record.joint:
+        context.from_joint()
+    else:
+        n_reads += context.from_wide(layout)
+    return Measurement(m, context.derived, n_reads, context.walks,
+                       "joint" if record.joint else "wide", context.notes)
+
+
+def _type_range(dtype) -> tuple:
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max)
+    return -np.inf, np.inf
+
+
+@dataclass
+class _Row:
+    index: int  # row of the histogram record
+    key: int  # row of the moments
+    pair: int
+    axis_a: Axis
+    axis_b: Axis
+
+
+class _Context:
+    """Per (key, pair) derivations from the histograms of one analysis."""
+
+    def __init__(self, request: Request, m: moments.Moments, record, options, type_ranges):
+        self.request, self.m, self.record, self.options = request, m, record, options
+        self.type_ranges = type_ranges
+        self.derived = {c: np.full(m.n.shape, np.nan) for c in DERIVED}
+        self.walks, self.notes = {}, []
+        # Coloc 2 regresses on every measured voxel: the exact moments.
+        self.slope, self.intercept = metrics.orthogonal_regression(m)
+        key_row = {(int(r), int(s)): i for i, (r, s) in enumerate(m.keys)}
+        self.rows = []
+        for index, (region, slice_, pair) in enumerate(record.keys):
+            ia, ib = request.pairs[pair]
+            extent = record.extents[index]
+            self.rows.append(_Row(index, key_row[(int(region), int(slice_))], int(pair),
+                                  self._axis(ia, extent[histograms.LO_A], extent[histograms.HI_A]),
+                                  self._axis(ib, extent[histograms.LO_B], extent[histograms.HI_B])))
+
+    def _axis(self, channel: int, lo: int, hi: int) -> Axis:
+        low, high = self.type_ranges[channel]
+        if self.options.grids is None:
+            return Axis(int(lo), int(hi), type_min=low, type_max=high)
+        grid = self.options.grids[channel]
+        return Axis(int(lo), int(hi), grid.step, grid.base, low, high)
+
+    def _set(self, row: _Row, values: dict):
+        for column, value in values.items():
+            self.derived[column][row.key, row.pair] = value
+
+    def _marginals(self, row: _Row):
+        table = self.record.tables[row.index]
+        return (table.sum(axis=1), table.sum(axis=0)) if self.record.joint else table
+
+    # ------------------------------------------------------------ thresholds
+    def walk(self, method: str, row: _Row, table: JointTable | None = None) -> Walk:
+        """The method's walk on its regression line (:meth:`_line`)."""
+        return Walk(method, row.axis_a, row.axis_b, self._line(method, row, table),
+                    scale=self._scale(row))
+
+    def _line(self, method: str, row: _Row, table: JointTable | None):
+        """Coloc 2 regresses on every measured voxel; CellProfiler on voxels
+        with a > 0 or b > 0 and JACoP on voxels with a ≥ 0 and b ≥ 0.
+        Without negative values these sets are all voxels, less (for
+        CellProfiler) those with a = b = 0, whose sums are 0: the moments
+        give every line.  With negative values CellProfiler's and JACoP's
+        sets need the joint table (undefined without one)."""
+        key, pair, m = row.key, row.pair, self.m
+        if method.startswith("coloc2"):
+            return self.slope[key, pair], self.intercept[key, pair]
+        if m.n_negative[key, pair] > 0:
+            return (np.nan, np.nan) if table is None else regression(method, table)
+        if method == "jacop":
+            slope = m.cab[key, pair] / m.caa[key, pair] if m.caa[key, pair] else np.nan
+            return slope, m.mean_b[key, pair] - slope * m.mean_a[key, pair]
+        n = m.n[key, pair] - self.record.extents[row.index, histograms.N_ZERO]
+        if n < 2:
+            return np.nan, np.nan
+        sa, sb = m.sa[key, pair], m.sb[key, pair]
+        slope = costes.orthogonal_slope(m.saa[key, pair] - sa * sa / n,
+                                        m.sbb[key, pair] - sb * sb / n,
+                                        m.sab[key, pair] - sa * sb / n)
+        return slope, sb / n - slope * sa / n
+
+    def _scale(self, row: _Row):
+        """CellProfiler's rescaling: the larger data type's maximum (255,
+        65535, ...), 1 for float data, or the requested scale."""
+        if self.request.scale is not None:
+            return float(self.request.scale)
+        top = max(row.axis_a.type_max, row.axis_b.type_max)
+        return top if np.isfinite(top) else 1.0
+
+    def _fixed_thresholds(self, row: _Row):
+        """Manual or automatic (T_a, T_b) in data units."""
+        request = self.request
+        if request.threshold_method == "manual":
+            return tuple(request.manual[row.pair])
+        counts_a, counts_b = self._marginals(row)
+        options = dict(percentile=request.percentile, percent_of_max=request.percent_of_max)
+        return tuple(thresholds.auto_threshold(
+            counts, axis.data(np.arange(axis.lo, axis.hi + 1)), request.threshold_method,
+            **options) for counts, axis in ((counts_a, row.axis_a), (counts_b, row.axis_b)))
+
+    def _resolved(self, row: _Row, result: CostesResult | None, t_a, t_b):
+        """Record the thresholds; their gates, or None when undefined."""
+        self._set(row, {"threshold_a": t_a, "threshold_b": t_b})
+        if result is not None:
+            self.walks[(row.key, row.pair)] = result
+        return _gates(result, t_a, t_b, row.axis_a, row.axis_b)
+
+    def _coefficients(self, row: _Row, sums: ThresholdSums):
+        wanted = self.request.wanted()
+        self._set(row, {c: v for c, v in coefficients(sums, self.request.convention).items()
+                        if c in wanted})
+
+    # ------------------------------------------------------------------ joint
+    def from_joint(self):
+        metric_keys = self.request.metrics
+        for row in self.rows:
+            table = JointTable(self.record.tables[row.index], row.axis_a, row.axis_b)
+            if "srcc" in metric_keys:
+                self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
+            if "kendall" in metric_keys:
+                self._set(row, dict(zip(("kendall", "kendall_pvalue"), table.kendall())))
+            if "icq" in metric_keys:
+                self._set(row, {"icq": table.icq(self.m.mean_a[row.key, row.pair],
+                                                 self.m.mean_b[row.key, row.pair],
+                                                 self.request.icq_convention)})
+            if not self.request.thresholded:
+                continue
+            result = None
+            if self.request.costes_method is not None:
+                walk = self.walk(self.request.costes_method, row, table)
+                result = walk.replay(None if walk.staircase is None else
+                                     table.below(walk.staircase), table.below_at)
+                t_a, t_b = result.threshold_a, result.threshold_b
+            else:
+                t_a, t_b = self._fixed_thresholds(row)
+            gates = self._resolved(row, result, t_a, t_b)
+            if gates is not None:
+                self._coefficients(row, threshold_sums(table, *gates, rwc=(
+                    "rwc" in metric_keys and self.request.convention == "cellprofiler")))
+
+    # ------------------------------------------------------------------ wide
+    def from_wide(self, layout: Layout) -> int:
+        """Derive everything from the marginals and a per-voxel read; returns
+        the number of reads added."""
+        request = self.request
+        plan = _WidePlan(self)
+        statistics = [pairstats.statistic(plan.finish(), self.options)]
+        if "kendall" in request.metrics:
+            statistics.append(histograms.statistic(self._kendall_options()))
+        results = run_pass(statistics, layout)
+        reads = 1
+        if "kendall" in request.metrics:
+            self._kendall(results[1])
+        refine = []
+        for number, row in enumerate(self.rows):
+            gates = plan.derive(number, row, results[0])
+            if gates is not None and request.wanted() - plan.done[number]:
+                refine.append((number, row, gates))
+        if refine:
+            second = _WidePlan(self, gated_only=refine)
+            (record,) = run_pass([pairstats.statistic(second.finish(), self.options)], layout)
+            reads += 1
+            for number, row, gates in refine:
+                second.derive_gated(number, row, record, gates, skip=plan.done[number])
+        return reads
+
+    def _kendall_options(self) -> histograms.HistogramOptions:
+        """Joint histograms for Kendall within the budget: values of every
+        channel floor-divided by one divisor (1 when the exact tables fit)."""
+        cells = sum((r.axis_a.hi - r.axis_a.lo + 1) * (r.axis_b.hi - r.axis_b.lo + 1)
+                    for r in self.rows)
+        divisor = max(1, math.ceil(math.sqrt(cells / self.request.max_cells)))
+        while cells / divisor**2 > self.request.max_cells / 2:  # margin for the floor
+            divisor += 1
+        if divisor > 1:
+            self.notes.append(
+                f"kendall: the exact joint tables of {len(self.rows)} rows exceed the budget of "
+                f"{self.request.max_cells} cells; tau-b is that of the values binned by "
+                f"{divisor} (approximate)")
+        n_channels = len(self.type_ranges)
+        return histograms.HistogramOptions(self.options.pairs, self.options.rules,
+                                           self.options.grids, self.request.max_cells,
+                                           (divisor,) * n_channels)
+
+    def _kendall(self, record):
+        index = {tuple(int(v) for v in key): i for i, key in enumerate(record.keys)}
+        for row in self.rows:
+            found = index.get(tuple(int(v) for v in self.record.keys[row.index]))
+            if found is not None and record.joint:
+                self._set(row, dict(zip(("kendall", "kendall_pvalue"),
+                                        ranks.kendall(record.tables[found]))))
+
+
+class _WidePlan:
+    """Per-row inputs of a per-voxel read, and the derivations after it."""
+
+    def __init__(self, context: _Context, gated_only=None):
+        self.context = context
+        request = context.request
+        rows = context.rows
+        n_rows = len(rows)
+        self.lo = np.zeros((n_rows, 4), np.int64)
+        self.flags = np.zeros(n_rows, np.int64)
+        self.means = np.zeros((n_rows, 2))
+        self.gates = np.zeros((n_rows, 4), np.int64)
+        self.dense_top = np.ones(n_rows)
+        self.ranks, self.cuts, self.dense = [], [], []
+        self.rank_off = np.zeros((n_rows, 2), np.int64)
+        self.cut_off = np.zeros((n_rows, 2), np.int64)
+        self.cut_kind = np.zeros(n_rows, np.int64)
+        self.cut_cells = np.zeros(n_rows, np.int64)
+        self.dense_off = np.zeros((n_rows, 2), np.int64)
+        self.walks = [None] * n_rows
+        self.fixed = [None] * n_rows
+        self.done = [set() for _ in range(n_rows)]  # columns the Costes tables gave
+        self._sizes = {"ranks": 0, "cuts": 0, "dense": 0}
+        for number, row in enumerate(rows):
+            self.lo[number] = (row.axis_a.lo, row.axis_b.lo, row.axis_a.hi, row.axis_b.hi)
+        selected = gated_only if gated_only is not None else [
+            (number, row, None) for number, row in enumerate(rows)]
+        for number, row, gates in selected:
+            counts_a, counts_b = context._marginals(row)
+            if gated_only is not None:
+                self._gated(number, row, gates, counts_a, counts_b)
+                continue
+            if "srcc" in request.metrics:
+                self.flags[number] |= 1 | (64 if counts_a.sum() <= pairstats.EXACT_RANK_N else 0)
+                self.rank_off[number] = (self._append("ranks", ranks.centred_ranks(counts_a)),
+                                         self._append("ranks", ranks.centred_ranks(counts_b)))
+            if "icq" in request.metrics:
+                self.flags[number] |= 2
+                self.means[number] = (
+                    context.m.mean_a[row.key, row.pair] / row.axis_a.step - row.axis_a.base,
+                    context.m.mean_b[row.key, row.pair] / row.axis_b.step - row.axis_b.base)
+            if not request.thresholded:
+                continue
+            if request.costes_method is not None:
+                walk = context.walk(request.costes_method, row)
+                self.walks[number] = walk
+                if walk.staircase is not None:
+                    self.flags[number] |= 4
+                    self.cut_kind[number] = 1 if walk.staircase.kind == "or" else 2
+                    self.cut_cells[number] = len(walk.staircase.gate_a)
+                    values_a = np.arange(row.axis_a.lo, row.axis_a.hi + 1)
+                    values_b = np.arange(row.axis_b.lo, row.axis_b.hi + 1)
+                    self.cut_off[number] = (
+                        self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
+                        self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
+            else:
+                t_a, t_b = context._fixed_thresholds(row)
+                self.fixed[number] = (t_a, t_b)
+                gates = context._resolved(row, None, t_a, t_b)
+                if gates is not None:
+                    self._gated(number, row, gates, counts_a, counts_b)
+
+    def _gated(self, number, row, gates, counts_a, counts_b):
+        self.flags[number] |= 16
+        self.gates[number] = gates
+        request = self.context.request
+        if "rwc" in request.metrics and request.convention == "cellprofiler":
+            self.flags[number] |= 32
+            dense_a, dense_b = ranks.dense_ranks(counts_a), ranks.dense_ranks(counts_b)
+            self.dense_top[number] = max(dense_a.max(initial=0), dense_b.max(initial=0)) + 1
+            self.dense_off[number] = (self._append("dense", dense_a),
+                                      self._append("dense", dense_b))
+
+    def _append(self, name: str, values) -> int:
+        getattr(self, name).append(np.asarray(values))
+        offset = self._sizes[name]
+        self._sizes[name] += len(values)
+        return offset
+
+    def finish(self) -> pairstats.RowPlan:
+        def flat(parts, dtype):
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(1, dtype)
+
+        return pairstats.RowPlan(
+            self.context.record.keys, self.lo, self.flags, self.rank_off,
+            flat(self.ranks, np.int64), self.means, self.cut_off, flat(self.cuts, np.int64),
+            self.cut_kind, self.gates, self.dense_off,
+            flat(self.dense, np.int64), self.dense_top)
+
+    # -- after the read ----------------------------------------------------------
+    def derive(self, number: int, row: _Row, record: pairstats.PairStatsRecord):
+        """Fill the row's columns; returns the Costes gates (or None)."""
+        context, request = self.context, self.context.request
+        ints = _ints(record, number)
+        counts_a, counts_b = context._marginals(row)
+        if self.flags[number] & 1:
+            product = ints[pairstats.RANK_HI] * 2**32 + ints[pairstats.RANK_LO] \
+                if self.flags[number] & 64 else float(record.floats[number, pairstats.RANK_FLOAT])
+            context._set(row, dict(zip(("srcc", "srcc_pvalue"),
+                                       ranks.spearman(product, counts_a, counts_b))))
+        if self.flags[number] & 2:
+            context._set(row, {"icq": icq_from_counts(
+                ints[pairstats.ICQ_POSITIVE], ints[pairstats.ICQ_ZERO],
+                ints[pairstats.ICQ_COUNTED], request.icq_convention)})
+        tables = record.tables.get(number)
+        if self.fixed[number] is not None:
+            gates = context._resolved(row, None, *self.fixed[number])
+            if gates is not None:
+                self.derive_gated(number, row, record, gates)
+            return None
+        walk = self.walks[number]
+        if walk is None:
+            return None
+        if walk.staircase is None or tables is None:
+            result = walk.replay(None)
+            context._resolved(row, result, result.threshold_a, result.threshold_b)
+            return None
+        cells = self.cut_cells[number]
+        first, bins_words, tm_words = tables
+        bins = np.zeros((cells + 1, 6), dtype=object)
+        tm = np.zeros((2, cells + 1), dtype=object)
+        bins[first:first + bins_words[0].shape[0]] = _words(bins_words)
+        tm[:, first:first + tm_words[0].shape[1]] = _words(tm_words)
+        per_cell = Sums(*(bins[:, i] for i in range(6)))
+        below = Sums(*(x[:-1] for x in per_cell.suffix()))
+        result = walk.replay(below)
+        gates = context._resolved(row, result, result.threshold_a, result.threshold_b)
+        if gates is None:
+            return None
+        cell = int(walk.staircase.cells([gates[0]], [gates[1]])[0])
+        if cell < 0:
+            return gates
+        m = context.m
+        sums = ThresholdSums(
+            row.axis_a, row.axis_b, m.sa[row.key, row.pair], m.sb[row.key, row.pair],
+            float(tm[0, :cell + 1].sum()) * row.axis_a.step,
+            float(tm[1, :cell + 1].sum()) * row.axis_b.step,
+            _tail(counts_a, row.axis_a, gates[0]), _tail(counts_b, row.axis_b, gates[1]))
+        if walk.staircase.kind == "or":  # the both-above set is the complement
+            total = [x.sum() for x in per_cell]
+            sums.below = Sums(*(np.array([x[cell]], dtype=object) for x in below))
+            sums.both = Sums(*(np.array([t - x[cell]], dtype=object)
+                               for t, x in zip(total, below)))
+            done = {"tm1", "tm2", "pcc_below", "overlap", "k1", "k2"}
+        elif request.convention == "coloc2":
+            done = {"tm1", "tm2"}
+        else:  # JACoP's and-set tables give no CellProfiler sums: all in the next read
+            return gates
+        self.done[number] = done & request.wanted()
+        values = coefficients(sums, request.convention)
+        context._set(row, {c: v for c, v in values.items() if c in self.done[number]})
+        return gates
+
+    def derive_gated(self, number: int, row: _Row, record, gates, skip=frozenset()):
+        """Coefficients from the sums at known gates of this read (leaving
+        the columns in ``skip``)."""
+        ints = _ints(record, number)
+        m = self.context.m
+        six = lambda start: Sums(*(np.array([ints[start + i]], dtype=object)  # noqa: E731
+                                   for i in range(6)))
+        step_a, step_b = row.axis_a.step, row.axis_b.step
+        sums = ThresholdSums(
+            row.axis_a, row.axis_b, m.sa[row.key, row.pair], m.sb[row.key, row.pair],
+            float(ints[pairstats.TM_A]) * step_a, float(ints[pairstats.TM_B]) * step_b,
+            float(ints[pairstats.DEN_A]) * step_a, float(ints[pairstats.DEN_B]) * step_b,
+            below=six(pairstats.BELOW), above=six(pairstats.ABOVE), both=six(pairstats.BOTH),
+            rwc_a=float(record.floats[number, pairstats.RWC_A]) * step_a,
+            rwc_b=float(record.floats[number, pairstats.RWC_B]) * step_b)
+        wanted = self.context.request.wanted() - set(skip)
+        self.context._set(row, {c: v for c, v in coefficients(
+            sums, self.context.request.convention).items() if c in wanted})
+
+
+def _ints(record, number: int) -> list:
+    return list(exact.to_int(record.hi[number], record.lo[number]))
+
+
+def _words(pair) -> np.ndarray:
+    return exact.to_int(*pair)
+
+
+def _tail(counts, axis: Axis, gate: int) -> float:
+    """Σ of data values at or above the gate, from a marginal histogram."""
+    units = np.arange(axis.lo, axis.hi + 1)
+    keep = units >= gate
+    return float((counts[keep].astype(object) * (units[keep] + axis.base).astype(object)).sum()) \
+        * axis.step
+
+
+def _gates(result: CostesResult | None, t_a, t_b, axis_a: Axis, axis_b: Axis):
+    """(gate_a, gate_b, above_a, above_b) in histogram units, or None when a
+    threshold is undefined: a ≥ gate_a is at/above T_a, a ≥ above_a strictly
+    above (integers: ⌊T⌋ + 1; float grids: the gate itself)."""
+    if not (np.isfinite(t_a) and np.isfinite(t_b)):
+        return None
+    if result is not None and result.gate_a is not None:
+        gate_a, gate_b = result.gate_a, result.gate_b
+    else:
+        gate_a, gate_b = int(axis_a.ge_gate(t_a)), int(axis_b.ge_gate(t_b))
+
+    def above(axis: Axis, t, gate):
+        if axis.step == 1.0 and axis.base == 0:
+            return int(np.floor(t)) + 1
+        return gate
+
+    return gate_a, gate_b, above(axis_a, t_a, gate_a), above(axis_b, t_b, gate_b)
+
+
+def regression(method: str, table: JointTable):
+    """The regression line (data units) of a CellProfiler or JACoP walk over
+    its voxel set: CellProfiler voxels with a > 0 or b > 0 (orthogonal),
+    JACoP voxels with a ≥ 0 and b ≥ 0 (least squares).  Centred sums are
+    exact in histogram units and scaled to data units (the grid shifts
+    cancel)."""
+    zero_a, zero_b = table.axis_a.ge_gate(0.0), table.axis_b.ge_gate(0.0)
+    if method == "jacop":
+        s = table.sums(table.select(lambda a, b: (a >= zero_a) & (b >= zero_b)))
+    else:
+        s = table.sums(table.select(lambda a, b: (a > zero_a) | (b > zero_b)))
+    n = s.n[0]
+    if n < 2:
+        return np.nan, np.nan
+    step_a, step_b = table.axis_a.step, table.axis_b.step
+    c_aa = float(n * s.aa[0] - s.a[0] ** 2) * step_a**2
+    c_bb = float(n * s.bb[0] - s.b[0] ** 2) * step_b**2
+    c_ab = float(n * s.ab[0] - s.a[0] * s.b[0]) * step_a * step_b
+    mean_a = float(table.axis_a.data(float(s.a[0]) / float(n)))
+    mean_b = float(table.axis_b.data(float(s.b[0]) / float(n)))
+    if method == "jacop":
+        slope = c_ab / c_aa if c_aa else np.nan
+    else:
+        slope = costes.orthogonal_slope(c_aa, c_bb, c_ab)
+    return slope, mean_b - slope * mean_a

@@ -1,0 +1,459 @@
+"""Costes' automatic threshold, replaying each tool's published algorithm exactly.
+
+Every tool walks a candidate threshold ``t`` down the regression line and
+evaluates the Pearson coefficient of the voxels *below* the candidate; they
+differ in the regression, the stepped channel, the rounding, the below-set
+and the stopping rule (see :data:`METHODS`).  Here a walk never rereads the
+data: for a positive slope the candidates of a method form a **staircase**,
+a sequence of integer gate pairs ``(g_a, g_b)`` that never increase, and
+
+* below-set ``a < g_a or b < g_b`` (Coloc 2, CellProfiler): a voxel is below
+  at cell ``c`` iff ``c < max(K_a(a), K_b(b))``,
+* below-set ``a < g_a and b < g_b`` (JACoP): iff ``c < min(K_a(a), K_b(b))``,
+
+where ``K_a(a)`` counts the cells with ``g_a > a``.  One histogram of that
+cut-off index with the six sums per bin (:class:`~.sums.Sums`) gives, by
+suffix sums, the below-set Pearson r of **every** candidate; any stepper is
+then replayed on that table.  The staircase holds every gate pair the
+method's mapping can produce for a real ``t`` (sampled at and around every
+breakpoint), so steppers that jump (bisection) find their candidates in it.
+
+Gates are in the units of the histograms (integer values, or float grid
+cells, :class:`~.voxels.Grid`); thresholds are reported in data units.  A
+non-positive or undefined slope gives NaN thresholds (as napari-colocalization
+does): with a negative slope a voxel can leave and re-enter the below set.
+
+References: Costes et al. (2004) Biophys. J. 86:3993; Fiji Coloc 2
+``AutoThresholdRegression``, ``SimpleStepper``, ``BisectionStepper``;
+CellProfiler 4 ``MeasureColocalization.linear_costes``/``bisection_costes``;
+JACoP ``CostesAutoThr``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .sums import Sums, pearson
+
+METHODS = ("coloc2", "coloc2-bisection", "cellprofiler-accurate", "cellprofiler-fast",
+           "cellprofiler-faster", "jacop")
+
+
+@dataclass(frozen=True)
+class CostesResult:
+    """Outcome of one Costes walk.
+
+    threshold_a, threshold_b : float
+        In data units, as the tool reports them (NaN when undefined).
+    slope, intercept : float
+        The method's regression line b = slope·a + intercept.
+    r_below : float
+        Pearson r of the below set at the returned thresholds.
+    n_evaluated : int
+        Candidates whose below-set r the tool computed.
+    gate_a, gate_b : int or None
+        The below set is ``a < gate_a or b < gate_b`` (JACoP: ``and``), in
+        histogram units; ``a ≥ gate_a`` is "at or above" the threshold.
+    """
+
+    method: str
+    threshold_a: float
+    threshold_b: float
+    slope: float
+    intercept: float
+    r_below: float
+    n_evaluated: int
+    gate_a: int | None = None
+    gate_b: int | None = None
+
+    @classmethod
+    def undefined(cls, method, slope=np.nan, intercept=np.nan) -> "CostesResult":
+        return cls(method, np.nan, np.nan, slope, intercept, np.nan, 0)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """How histogram units map to data units for one channel: value
+    = (unit + base)·step (integers: step 1, base 0); ``lo``/``hi`` are the
+    measured extent in histogram units; ``type_min``/``type_max`` the data
+    type's range (Coloc 2 clamps thresholds to it)."""
+
+    lo: int
+    hi: int
+    step: float = 1.0
+    base: int = 0
+    type_min: float = -np.inf
+    type_max: float = np.inf
+
+    def data(self, unit):
+        return (np.asarray(unit, dtype=np.float64) + self.base) * self.step
+
+    def ge_gate(self, threshold):
+        """Smallest histogram unit whose data value is ≥ ``threshold``
+        (exact when the threshold lies on the grid)."""
+        return np.ceil(np.asarray(threshold, dtype=np.float64) / self.step).astype(np.int64) \
+            - self.base
+
+    @property
+    def data_max(self) -> float:
+        return float(self.data(self.hi))
+
+    @property
+    def data_min(self) -> float:
+        return float(self.data(self.lo))
+
+
+# ------------------------------------------------------------------- regressions
+
+def orthogonal_slope(c_aa: float, c_bb: float, c_ab: float) -> float:
+    """Total-least-squares slope from centred sums (Coloc 2, CellProfiler):
+    (C_bb − C_aa + √((C_bb − C_aa)² + 4 C_ab²)) / (2 C_ab); NaN when C_ab = 0."""
+    if c_ab == 0 or not np.isfinite(c_ab):
+        return np.nan
+    diff = c_bb - c_aa
+    return (diff + math.sqrt(diff * diff + 4 * c_ab * c_ab)) / (2 * c_ab)
+
+
+# ------------------------------------------------------------------- staircases
+
+def _round_half_up(x):
+    """Java's Math.round: the closest integer, ties toward +∞ (exact)."""
+    x = np.asarray(x, dtype=np.float64)
+    floor = np.floor(x)
+    return (floor + (x - floor >= 0.5)).astype(np.float64)
+
+
+@dataclass
+class Staircase:
+    """Gate pairs of a method's candidates, ``gate_a``/``gate_b`` never
+    increasing along the cells; ``kind`` is 'or' or 'and' (the below set)."""
+
+    gate_a: np.ndarray
+    gate_b: np.ndarray
+    kind: str
+
+    @classmethod
+    def of(cls, mapping: Callable, samples: np.ndarray, kind: str) -> "Staircase":
+        """The distinct gate pairs of ``mapping`` over the sample points
+        (the mapping is monotone in t: sorted samples give sorted pairs)."""
+        t = np.unique(np.asarray(samples, dtype=np.float64))[::-1]
+        ga, gb = mapping(t)
+        if np.any(np.diff(ga) > 0) or np.any(np.diff(gb) > 0):
+            raise ValueError("the candidate gates of a positive slope must not increase")
+        new = np.ones(len(t), bool)
+        new[1:] = (np.diff(ga) != 0) | (np.diff(gb) != 0)
+        return cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind)
+
+    def cells(self, gate_a, gate_b) -> np.ndarray:
+        """Cell index of each gate pair, −1 for a pair not on the staircase
+        (the pairs decrease along the cells in (a, then b) order)."""
+        gate_a, gate_b = np.asarray(gate_a, np.int64), np.asarray(gate_b, np.int64)
+        base = int(min(self.gate_b.min(initial=0), gate_b.min(initial=0)))
+        width = int(max(self.gate_b.max(initial=0), gate_b.max(initial=0))) - base + 1
+        keys = -(self.gate_a * width + (self.gate_b - base))
+        query = -(gate_a * width + (gate_b - base))
+        index = np.searchsorted(keys, query)
+        found = (index < len(keys)) & (keys[np.minimum(index, len(keys) - 1)] == query)
+        return np.where(found, index, -1)
+
+    def cutoffs(self, values, axis: str) -> np.ndarray:
+        """K(v): the number of cells whose gate on ``axis`` exceeds v."""
+        gates = self.gate_a if axis == "a" else self.gate_b
+        return np.searchsorted(-gates, -np.asarray(values), side="left")
+
+    def cell_of_voxels(self, a_values, b_values) -> np.ndarray:
+        """Index of the first cell at which each voxel is no longer below."""
+        ka, kb = self.cutoffs(a_values, "a"), self.cutoffs(b_values, "b")
+        return np.maximum(ka, kb) if self.kind == "or" else np.minimum(ka, kb)
+
+
+def _samples(breakpoints: np.ndarray, extra=()) -> np.ndarray:
+    """Sample points that meet every cell of a step mapping: its
+    breakpoints, their neighbouring floats, the midpoints between them and
+    points beyond both ends (where the gates are clamped)."""
+    points = np.sort(breakpoints[np.isfinite(breakpoints)])
+    span = points[-1] - points[0] + 1 if points.size else 1.0
+    ends = [points[0] - span, points[-1] + span] if points.size else []
+    return np.concatenate([points, np.nextafter(points, -np.inf), np.nextafter(points, np.inf),
+                           (points[1:] + points[:-1]) / 2, ends,
+                           np.asarray(extra, dtype=np.float64)])
+
+
+def _half_integers(lo: float, hi: float) -> np.ndarray:
+    """j + 0.5 for every j around [lo, hi] (the breakpoints of rounding)."""
+    return np.arange(math.floor(lo) - 2, math.ceil(hi) + 3, dtype=np.float64) + 0.5
+
+
+# ------------------------------------------------------------------- walks
+
+class Walk:
+    """One region's Costes walk for a method: its staircase, then the replay.
+
+    Build it from the regression line (data units) and the channels' axes;
+    ``staircase`` (None when the slope is not positive) says which gate pairs
+    the method can evaluate; ``replay(below)`` runs the tool's stepper on the
+    below-set :class:`Sums` of every staircase cell (from a joint histogram,
+    or from the cut-off tables of a second read).  ``fallback(gate_a, gate_b,
+    kind)``, when given, supplies the sums of a pair missing from the
+    staircase (which sampling every breakpoint should prevent).
+    """
+
+    def __init__(self, method: str, axis_a: Axis, axis_b: Axis, line, scale: float | None = None):
+        if method not in METHODS:
+            raise ValueError(f"unknown Costes method {method!r}; choose from {METHODS}")
+        self.method, self.axis_a, self.axis_b = method, axis_a, axis_b
+        self.slope, self.intercept = (float(v) for v in line)
+        self.scale = scale
+        self.staircase = None
+        if np.isfinite(self.slope) and self.slope > 0:
+            setup = {"coloc2": self._setup_coloc2, "coloc2-bisection": self._setup_coloc2,
+                     "cellprofiler-accurate": self._setup_cellprofiler,
+                     "cellprofiler-fast": self._setup_cellprofiler,
+                     "cellprofiler-faster": self._setup_cellprofiler,
+                     "jacop": self._setup_jacop}[method]
+            method_gates, samples, kind = setup()
+
+            def gates(t):
+                """The method's gates, clamped to [lo, hi + 1]: gates beyond
+                the measured values select the same voxels as these."""
+                ga, gb = method_gates(t)
+                return (np.clip(ga, axis_a.lo, axis_a.hi + 1),
+                        np.clip(gb, axis_b.lo, axis_b.hi + 1))
+
+            self.gates = gates
+            if samples.size:
+                self.staircase = Staircase.of(self.gates, samples, kind)
+
+    def replay(self, below: Sums, fallback: Callable | None = None) -> CostesResult:
+        if self.staircase is None:
+            return CostesResult.undefined(self.method, self.slope, self.intercept)
+        self.fallback = fallback
+        self.r = pearson(below)
+        self.below_n = np.asarray(below.n, dtype=np.float64)
+        replay = {"coloc2": self._coloc2_walker, "coloc2-bisection": self._coloc2_bisection,
+                  "cellprofiler-accurate": self._cellprofiler_linear,
+                  "cellprofiler-fast": self._cellprofiler_linear,
+                  "cellprofiler-faster": self._cellprofiler_bisection,
+                  "jacop": self._jacop}[self.method]
+        return replay()
+
+    def _evaluate(self, t):
+        """(r, voxels below) of every candidate t of the method's variable."""
+        ga, gb = self.gates(np.atleast_1d(np.asarray(t, dtype=np.float64)))
+        cells = self.staircase.cells(ga, gb)
+        r, n = self.r[np.maximum(cells, 0)], self.below_n[np.maximum(cells, 0)]
+        for i in np.flatnonzero(cells < 0):
+            if self.fallback is None:
+                raise RuntimeError(f"candidate gates ({ga[i]}, {gb[i]}) missing from the "
+                                   f"{self.method} staircase")
+            sums = self.fallback(ga[i], gb[i], self.staircase.kind)
+            r[i], n[i] = pearson(sums)[0], float(sums.n[0])
+        return r, n
+
+    def _at(self, t):
+        """(r, voxels below) of one candidate."""
+        r, n = self._evaluate(t)
+        return float(r[0]), int(n[0])
+
+    def _result(self, t, threshold_a, threshold_b, evaluated) -> CostesResult:
+        ga, gb = self.gates(np.array([t], dtype=np.float64))
+        return CostesResult(self.method, float(threshold_a), float(threshold_b), self.slope,
+                            self.intercept, self._at(t)[0], evaluated, int(ga[0]), int(gb[0]))
+
+    # -- Coloc 2 ---------------------------------------------------------------
+    def _setup_coloc2(self):
+        """Coloc 2 ``AutoThresholdRegression``: the stepped channel is a when
+        −1 < m < 1, else b; thresholds are Java's Math.round of the line,
+        clamped to the data type; below set a < T_a or b < T_b."""
+        m, b = self.slope, self.intercept
+        ax, bx = self.axis_a, self.axis_b
+        self.stepped_a = -1 < m < 1
+
+        def thresholds(t):
+            if self.stepped_a:
+                ta, tb = _round_half_up(t), _round_half_up(t * m + b)
+            else:
+                ta, tb = _round_half_up((t - b) / m), _round_half_up(t)
+            return np.clip(ta, ax.type_min, ax.type_max), np.clip(tb, bx.type_min, bx.type_max)
+
+        def gates(t):
+            ta, tb = thresholds(t)
+            return ax.ge_gate(ta), bx.ge_gate(tb)
+
+        self.thresholds = thresholds
+        axis = ax if self.stepped_a else bx
+        self.top, self.bottom = axis.data_max, axis.data_min
+        # Breakpoints of both roundings over both channels' ranges (beyond
+        # them the gates are clamped).
+        other = bx if self.stepped_a else ax
+        own = _half_integers(min(self.bottom, 0.0), max(self.top, axis.data(axis.hi + 1)))
+        values = _half_integers(min(other.data_min, 0.0), other.data(other.hi + 1))
+        if self.stepped_a:  # the other threshold rounds m·t + b
+            other_breaks = (values - b) / m
+        else:  # the other threshold rounds (t − b)/m
+            other_breaks = values * m + b
+        walker = self.top - np.arange(0, max(self.top, 0) + 2)
+        return gates, _samples(np.concatenate([own, other_breaks]), walker), "or"
+
+    def _coloc2_walker(self) -> CostesResult:
+        """SimpleStepper: t from the stepped channel's max down by 1; after
+        each candidate stop if t − 1 < 1, r < 1e-4 or r > the previous r
+        (comparisons with NaN are false, and Java's ``Double.NaN == value``
+        never holds); returns the thresholds of the last candidate."""
+        candidates = self.top - np.arange(0, max(math.floor(self.top), 0) + 1)
+        r = self._evaluate(candidates)[0]
+        current = 1.0
+        for evaluated, (t, value) in enumerate(zip(candidates, r), start=1):
+            last, current = current, value
+            if t - 1.0 < 1 or value < 0.0001 or value > last:
+                break
+        return self._result(t, *(x[0] for x in self.thresholds(np.array([t]))), evaluated)
+
+    def _coloc2_bisection(self) -> CostesResult:
+        """BisectionStepper: start at |max + min|/2 with last = max; r > 0
+        steps down and r < 0 up by half the last difference (r = 0 or NaN: no
+        move); stop after 100 updates or when the difference is < 1; returns
+        the last candidate (the stepped channel's max if none was evaluated)."""
+        t, previous = abs(self.top + self.bottom) * 0.5, self.top
+        diff, iterations, evaluated, chosen = abs(t - previous), 0, 0, None
+        while not (iterations > 100 or diff < 1.0):
+            value = self._at(t)[0]
+            evaluated += 1
+            chosen, previous = t, t
+            if value < 0:
+                t = t + diff * 0.5
+            elif value > 0:
+                t = t - diff * 0.5
+            diff = abs(t - previous)
+            iterations += 1
+        if chosen is None:
+            return CostesResult(self.method, self.axis_a.data_max, self.axis_b.data_max,
+                                self.slope, self.intercept, np.nan, 0)
+        return self._result(chosen, *(x[0] for x in self.thresholds(np.array([chosen]))),
+                            evaluated)
+
+    # -- CellProfiler -----------------------------------------------------------
+    def _setup_cellprofiler(self):
+        """CellProfiler works on images divided by ``scale``, on the line of
+        the scaled data; x/scale < i ⟺ x < the smallest value v with
+        v/scale ≥ i (computed exactly with true division)."""
+        scale = self.scale
+        self.m_scaled, self.b_scaled = self.slope, self.intercept / scale
+
+        def smallest_at_least(axis: Axis, x):
+            unit = np.ceil(x * scale / axis.step) - axis.base
+            scaled = lambda u: axis.data(u) / scale  # noqa: E731
+            unit = np.where(scaled(unit - 1) >= x, unit - 1, unit)
+            unit = np.where(scaled(unit) < x, unit + 1, unit)
+            return unit.astype(np.int64)
+
+        def gates(i):
+            i = np.asarray(i, dtype=np.float64)
+            return (smallest_at_least(self.axis_a, i),
+                    smallest_at_least(self.axis_b, self.m_scaled * i + self.b_scaled))
+
+        units_a = np.arange(min(self.axis_a.lo, 0) - 2, self.axis_a.hi + 3)
+        units_b = np.arange(min(self.axis_b.lo, 0) - 2, self.axis_b.hi + 3)
+        breakpoints = np.concatenate([
+            self.axis_a.data(units_a) / scale,
+            (self.axis_b.data(units_b) / scale - self.b_scaled) / self.m_scaled])
+        return gates, _samples(breakpoints), "or"
+
+    def _cellprofiler_linear(self) -> CostesResult:
+        """``linear_costes`` (Accurate; Fast steps 10/5/2 while r > 0.45/
+        0.35/0.25, and 1 below 10 steps): i from one step above the larger
+        scaled maximum, skipping candidates above both maxima, down while
+        i > step; stop at r ≤ 0 or when fewer than 2 voxels are below
+        (scipy's pearsonr raises); r is recomputed only when the number of
+        below voxels changes (those are the evaluations counted)."""
+        scale, m, b = self.scale, self.m_scaled, self.b_scaled
+        top_a, top_b = self.axis_a.data_max / scale, self.axis_b.data_max / scale
+        step = 1 / scale
+        i = step * ((max(top_a, top_b) // step) + 1)
+        chosen = i
+        while i > top_a and (m * i) + b > top_b:
+            i -= step
+        evaluated, last_count, r = 0, None, np.nan
+        while i > step:
+            chosen = i
+            value, count = self._at(i)
+            if count < 2:
+                break
+            if count != last_count:
+                r, last_count = value, count
+                evaluated += 1
+            if r <= 0:
+                break
+            if self.method == "cellprofiler-accurate" or i < step * 10:
+                i -= step
+            elif r > 0.45:
+                i -= step * 10
+            elif r > 0.35:
+                i -= step * 5
+            elif r > 0.25:
+                i -= step * 2
+            else:
+                i -= step
+        return self._result(chosen, chosen * scale, (m * chosen + b) * scale, evaluated)
+
+    def _cellprofiler_bisection(self) -> CostesResult:
+        """``bisection_costes`` (Faster): integer mid in [1, scale], candidate
+        mid/scale; ≤ 2 voxels below or r < 0 move left = mid − 1, r ≥ 0 moves
+        right = mid + 1 and marks mid valid (NaN r: no move); the window is
+        cut 1/6 from its top while wider than 6; returns (valid − 1)/scale."""
+        scale, m, b = self.scale, self.m_scaled, self.b_scaled
+        left, right = 1, scale
+        mid = ((right - left) // (6 / 5)) + left
+        last_mid, valid, evaluated = 0, 1, 0
+        while last_mid != mid:
+            value, count = self._at(mid / scale)
+            if count <= 2:
+                left = mid - 1
+            else:
+                evaluated += 1
+                if value < 0:
+                    left = mid - 1
+                elif value >= 0:
+                    right = mid + 1
+                    valid = mid
+            last_mid = mid
+            mid = ((right - left) // (6 / 5)) + left if right - left > 6 else \
+                ((right - left) // 2) + left
+        i = (valid - 1) / scale
+        return self._result(i, i * scale, (m * i + b) * scale, evaluated)
+
+    # -- JACoP -------------------------------------------------------------------
+    def _setup_jacop(self):
+        """JACoP ``CostesAutoThr``: i from (int) min(max_a, (max_b − b)/a)
+        down to (int) max(min_a, (min_b − b)/a); below set a < i and
+        b < (int)(a·i + b) (Java casts truncate toward zero)."""
+        a, b = self.slope, self.intercept
+        ax, bx = self.axis_a, self.axis_b
+        self.loop_max = int(min(ax.data_max, (bx.data_max - b) / a))
+        loop_min = int(max(ax.data_min, (bx.data_min - b) / a))
+        self.candidates = np.arange(self.loop_max, loop_min - 1, -1, dtype=np.float64)
+
+        def gates(i):
+            return ax.ge_gate(i), bx.ge_gate(np.trunc(a * np.asarray(i) + b))
+
+        return gates, self.candidates, "and"
+
+    def _jacop(self) -> CostesResult:
+        """Returns the last candidate with the smallest r (r ≤ the running
+        minimum, never the first candidate); a NaN r repeats the previous
+        value in the running minimum (1 at the first candidate)."""
+        r_min, shown, chosen = 1.0, 1.0, None
+        for i, value in zip(self.candidates, self._evaluate(self.candidates)[0]):
+            shown = value if not np.isnan(value) else shown
+            if value <= r_min and i != self.loop_max:
+                chosen = i
+            r_min = min(r_min, shown)
+        if chosen is None:
+            return CostesResult(self.method, np.nan, np.nan, self.slope, self.intercept, np.nan,
+                                len(self.candidates))
+        return self._result(chosen, chosen, np.trunc(self.slope * chosen + self.intercept),
+                            len(self.candidates))

@@ -1,0 +1,139 @@
+"""Every order- and threshold-based metric of one region from its joint histogram.
+
+``JointTable`` wraps ``H[i, j]``, the number of measured voxels with value
+``lo_a + i`` in channel a and ``lo_b + j`` in channel b (histogram units, see
+:class:`~.costes.Axis`).  Sums over any set of voxels defined by their values
+(below or above thresholds, a quadrant, a scattergram polygon) are sums over
+cells weighted by counts, exact in integers; so one read of the data gives
+ranks, Spearman, Kendall, ICQ, the Costes walk of every tool, thresholded
+Manders and Pearson, RWC and auto thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ranks
+from .costes import Axis, Staircase
+from .sums import Sums
+from .thresholded import ThresholdSums
+
+
+class JointTable:
+    def __init__(self, counts: np.ndarray, axis_a: Axis, axis_b: Axis):
+        self.counts = counts
+        self.axis_a, self.axis_b = axis_a, axis_b
+        ia, ib = np.nonzero(counts)
+        self._cells = counts[ia, ib]
+        self._a = ia + axis_a.lo  # values in histogram units
+        self._b = ib + axis_b.lo
+
+    @property
+    def n(self) -> int:
+        return int(self._cells.sum())
+
+    def marginal(self, channel: str) -> np.ndarray:
+        return self.counts.sum(axis=1 if channel == "a" else 0)
+
+    # -- sums ------------------------------------------------------------------
+    def sums(self, selected=None) -> Sums:
+        """Sums over the voxels of the selected cells (a boolean per
+        non-empty cell, or all)."""
+        keep = np.ones(self._cells.size, bool) if selected is None else selected
+        group = np.zeros(int(keep.sum()), np.int64)
+        return Sums.of_cells(self._cells[keep], self._a[keep], self._b[keep], group, 1)
+
+    def select(self, rule) -> np.ndarray:
+        """Cells whose values (a, b) satisfy ``rule(a, b)``."""
+        return rule(self._a, self._b)
+
+    def below(self, staircase: Staircase) -> Sums:
+        """Below-set sums at every cell of a Costes staircase."""
+        group = staircase.cell_of_voxels(self._a, self._b)
+        sums = Sums.of_cells(self._cells, self._a, self._b, group, len(staircase.gate_a) + 1)
+        return Sums(*(x[:-1] for x in sums.suffix()))
+
+    def below_at(self, gate_a: int, gate_b: int, kind: str) -> Sums:
+        """Below-set sums of one gate pair (the walks' fallback)."""
+        if kind == "or":
+            return self.sums(self.select(lambda a, b: (a < gate_a) | (b < gate_b)))
+        return self.sums(self.select(lambda a, b: (a < gate_a) & (b < gate_b)))
+
+    # -- ranks -----------------------------------------------------------------
+    def spearman(self):
+        return ranks.spearman(ranks.rank_product_sum(self.counts), self.marginal("a"),
+                              self.marginal("b"))
+
+    def kendall(self):
+        return ranks.kendall(self.counts)
+
+    def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
+        """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,
+        as doubles): see :func:`icq_from_counts`."""
+        da = np.sign(self.axis_a.data(self._a) - mean_a)
+        db = np.sign(self.axis_b.data(self._b) - mean_b)
+        product = da * db
+        return icq_from_counts(int(self._cells[product > 0].sum()),
+                               int(self._cells[product == 0].sum()), self.n, convention)
+
+    def rwc_numerators(self, selected: np.ndarray):
+        """Σ a·W and Σ b·W over the selected cells for CellProfiler's RWC:
+        W = (R − |rank_a − rank_b|)/R with 0-based dense ranks within the
+        region and R the larger maximal rank + 1 (Singan et al. 2011)."""
+        rank_a = ranks.dense_ranks(self.marginal("a"))[self._a - self.axis_a.lo]
+        rank_b = ranks.dense_ranks(self.marginal("b"))[self._b - self.axis_b.lo]
+        top = max(rank_a.max(initial=0), rank_b.max(initial=0)) + 1
+        weight = (top - np.abs(rank_a - rank_b)) / top
+        va, vb = self.axis_a.data(self._a), self.axis_b.data(self._b)
+        return (float((self._cells * va * weight)[selected].sum()),
+                float((self._cells * vb * weight)[selected].sum()))
+
+
+ICQ_CONVENTIONS = ("coloc2", "jacop", "napari")
+
+
+def icq_from_counts(positive: int, zero: int, total: int, convention: str) -> float:
+    """Li's ICQ = (products counted positive) / (products counted) − 0.5.
+
+    'coloc2' (Fiji Coloc 2 ``LiICQ``): a product of exactly 0 is positive;
+    'jacop' (JACoP ``ICA``): only products > 0 are positive, every voxel is
+    counted; 'napari' (napari-colocalization ``li_icq``): products of 0 are
+    counted neither positive nor at all.
+    """
+    if convention == "coloc2":
+        positive, counted = positive + zero, total
+    elif convention == "jacop":
+        counted = total
+    else:
+        counted = total - zero
+    return positive / counted - 0.5 if counted else np.nan
+
+
+def weighted_sum(table: JointTable, cells: np.ndarray, channel: str) -> float:
+    """Σ of a channel's data values over the selected cells (a float of an
+    exact integer sum for integer data)."""
+    values = table._a if channel == "a" else table._b
+    axis = table.axis_a if channel == "a" else table.axis_b
+    total = (table._cells[cells].astype(object) * (values[cells] + axis.base).astype(object)).sum()
+    return float(total) * axis.step
+
+
+def threshold_sums(table: JointTable, gate_a: int, gate_b: int, above_a: int, above_b: int,
+                   rwc: bool = False) -> ThresholdSums:
+    """:class:`~.thresholded.ThresholdSums` at gates (histogram units: a ≥
+    gate_a is at/above T_a, a ≥ above_a strictly above)."""
+    a, b = table._a, table._b
+    every = np.ones(a.size, bool)
+    zero_a, zero_b = table.axis_a.ge_gate(0.0), table.axis_b.ge_gate(0.0)
+    both = (a >= gate_a) & (b >= gate_b)
+    sums = ThresholdSums(
+        table.axis_a, table.axis_b,
+        weighted_sum(table, every, "a"), weighted_sum(table, every, "b"),
+        weighted_sum(table, (b >= gate_b) & (b > zero_b), "a"),
+        weighted_sum(table, (a >= gate_a) & (a > zero_a), "b"),
+        weighted_sum(table, a >= gate_a, "a"), weighted_sum(table, b >= gate_b, "b"),
+        below=table.sums((a < gate_a) | (b < gate_b)),
+        above=table.sums((a >= above_a) | (b >= above_b)), both=table.sums(both))
+    if rwc:
+        sums.rwc_a, sums.rwc_b = table.rwc_numerators(both)
+    return sums

@@ -1,0 +1,278 @@
+"""Joint quantities voxel by voxel: the second read when joint tables are too big.
+
+When the joint histograms of all (region, slice, pair) rows would exceed
+their budget (wide 16-bit ranges, many regions), the first read keeps the
+marginal histograms only (:mod:`.histograms`).  They give each row's exact
+mid-rank tables, its automatic thresholds and, with the moments, the Costes
+regression and staircase; this read then accumulates per row:
+
+* Σ c_a·c_b of doubled centred mid-ranks (Spearman; exact — int64 per run
+  of at most 2048 voxels, carried as two words — while n ≤ 2**25, float64
+  above);
+* the counts of positive and zero products (a − ā)(b − b̄) (Li's ICQ);
+* the Costes cut-off histogram: the six sums per staircase cell of the
+  voxels whose cut-off is that cell, plus Σa over b ≥ 1 and Σb over a ≥ 1
+  per cut-off of each channel (thresholded Manders at any cell);
+* at known gates: the six sums of the below, above and both-above sets,
+  Σa over b ≥ g_b, Σb over a ≥ g_a and the RWC numerators.
+
+Sums are int64 within a chunk (≤ 2**30 voxels of 16-bit values) and merged
+exactly as pairs of words (:mod:`.exact`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import numba
+import numpy as np
+
+from . import exact
+from .base import Statistic
+from .histograms import HistogramOptions, _integer_channels
+from .regions import ChunkRegions
+from .voxels import VoxelRules, measured_pair
+
+# Per-row scalar sums (int64).  Six-sum sets hold n, Σa, Σb, Σa², Σb², Σab in
+# histogram units; Manders-type sums hold data/step values (units − zero).
+RANK_HI, RANK_LO, ICQ_POSITIVE, ICQ_ZERO, ICQ_COUNTED = range(5)
+BELOW, ABOVE, BOTH = 5, 11, 17  # first field of each six-sum set
+TM_A, TM_B, DEN_A, DEN_B = 23, 24, 25, 26  # Σa[b ≥ g_b, b > 0], Σb[a ≥ g_a, a > 0],
+#                                             Σa[a ≥ g_a], Σb[b ≥ g_b]
+N_INT = 27
+RWC_A, RWC_B, RANK_FLOAT = range(3)  # per-row float64 sums
+N_FLOAT = 3
+EXACT_RANK_N = 2**25
+
+
+@numba.njit(inline="always")
+def _add_six(out, base, x, y):
+    out[base] += 1
+    out[base + 1] += x
+    out[base + 2] += y
+    out[base + 3] += x * x
+    out[base + 4] += y * y
+    out[base + 5] += x * y
+
+
+@numba.njit(nogil=True, cache=True)
+def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
+                row_of, lo, flags, rank_off, ranks, means, zero, cut_off, cuts, cut_kind,
+                cut_span, bin_off, bins, tm_off, tm, gates, dense_off, dense, dense_top, ints,
+                floats):
+    """Add one chunk into per-row sums (``ints``, ``floats``: rows × fields)
+    and per-row tables (``bins``, ``tm`` at the chunk-local offsets, over the
+    cut-off indices ``cut_span[row, 0]`` to ``cut_span[row, 1]``).
+    ``flags[row]`` bits: 1 ranks, 2 ICQ, 4 cut-offs, 16 gated sums, 32 RWC,
+    64 exact rank sums."""
+    n_label_planes = plane_start.size - 1
+    for k in range(pairs.shape[0]):
+        ia, ib = pairs[k, 0], pairs[k, 1]
+        for s in range(channels[0].shape[0]):
+            plane = s if n_label_planes > 1 else 0
+            for r in range(plane_start[plane], plane_start[plane + 1]):
+                row = row_of[run_region[r], s, k]
+                if row < 0:
+                    continue
+                a = channels[ia][s][run_start[r]:run_stop[r]]
+                b = channels[ib][s][run_start[r]:run_stop[r]]
+                f = flags[row]
+                lo_a, lo_b = lo[row, 0], lo[row, 1]
+                out = ints[row]
+                run_rank = np.int64(0)
+                run_rank_float = 0.0
+                for q in range(a.size):
+                    keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
+                                               settings[ia], settings[ib])
+                    if not keep:
+                        continue
+                    ua, ub = x - lo_a, y - lo_b
+                    if f & 1:
+                        product = ranks[rank_off[row, 0] + ua] * ranks[rank_off[row, 1] + ub]
+                        if f & 64:
+                            run_rank += product
+                        else:
+                            run_rank_float += float(product)
+                    if f & 2:
+                        sa = np.int64(x > means[row, 0]) - np.int64(x < means[row, 0])
+                        sb = np.int64(y > means[row, 1]) - np.int64(y < means[row, 1])
+                        out[ICQ_POSITIVE] += 1 if sa * sb > 0 else 0
+                        out[ICQ_ZERO] += 1 if sa * sb == 0 else 0
+                        out[ICQ_COUNTED] += 1
+                    if f & 4:
+                        ka = cuts[cut_off[row, 0] + ua]
+                        kb = cuts[cut_off[row, 1] + ub]
+                        cell = max(ka, kb) if cut_kind[row] == 1 else min(ka, kb)
+                        first = cut_span[row, 0]
+                        _add_six(bins, bin_off[row] + 6 * (cell - first), x, y)
+                        if y > zero[ib]:
+                            tm[tm_off[row, 0] + kb - first] += x - zero[ia]
+                        if x > zero[ia]:
+                            tm[tm_off[row, 1] + ka - first] += y - zero[ib]
+                    if f & 16:
+                        ga, gb, above_a, above_b = gates[row, 0], gates[row, 1], gates[row, 2], \
+                            gates[row, 3]
+                        if (x < ga) | (y < gb):
+                            _add_six(out, BELOW, x, y)
+                        if (x >= above_a) | (y >= above_b):
+                            _add_six(out, ABOVE, x, y)
+                        both = (x >= ga) & (y >= gb)
+                        if both:
+                            _add_six(out, BOTH, x, y)
+                        if (y >= gb) & (y > zero[ib]):
+                            out[TM_A] += x - zero[ia]
+                        if (x >= ga) & (x > zero[ia]):
+                            out[TM_B] += y - zero[ib]
+                        if x >= ga:
+                            out[DEN_A] += x - zero[ia]
+                        if y >= gb:
+                            out[DEN_B] += y - zero[ib]
+                        if (f & 32) != 0 and both:
+                            da = dense[dense_off[row, 0] + ua]
+                            db = dense[dense_off[row, 1] + ub]
+                            weight = (dense_top[row] - abs(da - db)) / dense_top[row]
+                            floats[row, RWC_A] += (x - zero[ia]) * weight
+                            floats[row, RWC_B] += (y - zero[ib]) * weight
+                # Run sums of products < 2**61: carried as two words per chunk.
+                out[RANK_HI] += run_rank >> 32
+                out[RANK_LO] += run_rank & 0xFFFFFFFF
+                floats[row, RANK_FLOAT] += run_rank_float
+
+
+@numba.njit(nogil=True, cache=True)
+def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
+              row_of, lo, flags, cut_off, cuts, span):
+    """``span[row]`` = (min, max) of the cut-off indices K_a, K_b of the
+    chunk's measured voxels (rows with Costes tables)."""
+    n_label_planes = plane_start.size - 1
+    for k in range(pairs.shape[0]):
+        ia, ib = pairs[k, 0], pairs[k, 1]
+        for s in range(channels[0].shape[0]):
+            plane = s if n_label_planes > 1 else 0
+            for r in range(plane_start[plane], plane_start[plane + 1]):
+                row = row_of[run_region[r], s, k]
+                if row < 0 or not flags[row] & 4:
+                    continue
+                a = channels[ia][s][run_start[r]:run_stop[r]]
+                b = channels[ib][s][run_start[r]:run_stop[r]]
+                low, high = span[row, 0], span[row, 1]
+                for q in range(a.size):
+                    keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
+                                               settings[ia], settings[ib])
+                    if keep:
+                        ka = cuts[cut_off[row, 0] + x - lo[row, 0]]
+                        kb = cuts[cut_off[row, 1] + y - lo[row, 1]]
+                        low, high = min(low, ka, kb), max(high, ka, kb)
+                span[row, 0], span[row, 1] = low, high
+
+
+@dataclass
+class RowPlan:
+    """Per-row inputs of the read, all in histogram units (see module doc).
+
+    ``rows`` are the histogram record's (region id, slice, pair) keys; the
+    other arrays are indexed by row.
+    """
+
+    rows: np.ndarray
+    lo: np.ndarray  # (rows, 4): lo_a, lo_b, hi_a, hi_b
+    flags: np.ndarray
+    rank_off: np.ndarray
+    ranks: np.ndarray
+    means: np.ndarray
+    cut_off: np.ndarray
+    cuts: np.ndarray
+    cut_kind: np.ndarray
+    gates: np.ndarray
+    dense_off: np.ndarray
+    dense: np.ndarray
+    dense_top: np.ndarray
+    index: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.index = {tuple(int(v) for v in key): i for i, key in enumerate(self.rows)}
+
+
+@dataclass
+class PairStatsRecord:
+    """Per-row int sums as exact words (rows × N_INT), float sums, and the
+    Costes tables of the rows present: {row: (first cut-off index, bins
+    (span × 6) words, tm (2 × span) words)}."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    floats: np.ndarray
+    tables: dict
+
+
+def chunk(channels: list[np.ndarray], regions: ChunkRegions, plan: RowPlan,
+          options: HistogramOptions) -> PairStatsRecord:
+    blocks = _integer_channels(channels, options)
+    rules = options.rules if options.grids is None else VoxelRules(
+        None, (np.iinfo(np.int32).max,) * len(blocks))
+    settings = rules.settings(len(blocks), exact_path=True)
+    zero = np.array([0 if options.grids is None else -grid.base for grid in (
+        options.grids or [None] * len(blocks))], np.int64)
+    n_slices = blocks[0].shape[0]
+    n_pairs = len(options.pairs)
+    row_of = np.full((regions.ids.size, n_slices, n_pairs), -1, np.int64)
+    slices = (np.arange(n_slices) + regions.slice_offset) if regions.slice_offset is not None \
+        else np.full(n_slices, -1)
+    for r, region in enumerate(regions.ids):
+        for s, global_slice in enumerate(slices):
+            for k in range(n_pairs):
+                row_of[r, s, k] = plan.index.get((int(region), int(global_slice), k), -1)
+    present = np.unique(row_of[row_of >= 0])
+    runs = (regions.plane_start, regions.start, regions.stop, regions.region)
+    span = np.zeros((len(plan.rows), 2), np.int64)
+    span[:, 0], span[:, 1] = np.iinfo(np.int64).max, -1
+    _cut_span(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags, plan.cut_off,
+              plan.cuts, span)
+    width = np.maximum(span[:, 1] - span[:, 0] + 1, 0)
+    bin_off = np.concatenate([[0], np.cumsum(6 * width)])
+    tm_flat = np.concatenate([[0], np.cumsum(np.repeat(width, 2))])
+    bins = np.zeros(bin_off[-1], np.int64)
+    tm = np.zeros(tm_flat[-1], np.int64)
+    ints = np.zeros((len(plan.rows), N_INT), np.int64)
+    floats = np.zeros((len(plan.rows), N_FLOAT))
+    _accumulate(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags,
+                plan.rank_off, plan.ranks, plan.means, zero, plan.cut_off, plan.cuts,
+                plan.cut_kind, span, bin_off[:-1], bins, tm_flat[:-1].reshape(-1, 2), tm,
+                plan.gates, plan.dense_off, plan.dense, plan.dense_top, ints, floats)
+    tables = {}
+    for row in present[width[present] > 0]:
+        tables[int(row)] = (int(span[row, 0]),
+                            exact.split(bins[bin_off[row]:bin_off[row + 1]].reshape(-1, 6)),
+                            exact.split(tm[tm_flat[2 * row]:tm_flat[2 * row + 2]].reshape(2, -1)))
+    hi, lo = exact.split(ints)
+    return PairStatsRecord(hi, lo, floats, tables)
+
+
+def combine(records: list[PairStatsRecord]) -> PairStatsRecord:
+    """Add the per-row sums; align each row's Costes tables on the union of
+    their cut-off spans."""
+    hi, lo = exact.normalize(sum(r.hi for r in records), sum(r.lo for r in records))
+    pieces = {}
+    for record in records:
+        for row, piece in record.tables.items():
+            pieces.setdefault(row, []).append(piece)
+    tables = {}
+    for row, parts in pieces.items():
+        first = min(p[0] for p in parts)
+        last = max(p[0] + p[1][0].shape[0] - 1 for p in parts)
+        bins = [np.zeros((last - first + 1, 6), np.int64) for _ in range(2)]
+        tm = [np.zeros((2, last - first + 1), np.int64) for _ in range(2)]
+        for start, (bins_hi, bins_lo), (tm_hi, tm_lo) in parts:
+            at = slice(start - first, start - first + bins_hi.shape[0])
+            bins[0][at] += bins_hi
+            bins[1][at] += bins_lo
+            tm[0][:, at] += tm_hi
+            tm[1][:, at] += tm_lo
+        tables[row] = (first, exact.normalize(*bins), exact.normalize(*tm))
+    return PairStatsRecord(hi, lo, sum(r.floats for r in records), tables)
+
+
+def statistic(plan: RowPlan, options: HistogramOptions) -> Statistic:
+    return Statistic("pairstats", partial(chunk, plan=plan, options=options), combine,
+                     lambda record: record)

@@ -1,0 +1,104 @@
+"""Costes walks against slow, literal replays of each tool (tests/reference_costes.py)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import streamcoloc
+from streamcoloc.stats.costes import Axis, Staircase, Walk
+
+from .. import reference_costes as ref
+
+
+def _pair(seed, n=600, slope=0.7, dtype=np.uint16, noise=40, offset=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 250, n)
+    a = base + rng.integers(0, noise, n) + offset
+    b = base * slope + rng.integers(0, noise, n)
+    return a.astype(dtype), np.clip(b, 0, np.iinfo(dtype).max).astype(dtype)
+
+
+CASES = [dict(seed=s, slope=m, dtype=d) for s, (m, d) in enumerate(
+    [(0.7, np.uint16), (1.8, np.uint16), (0.4, np.uint8), (1.0, np.uint8), (2.5, np.uint16),
+     (0.95, np.uint16)])]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("implementation", ["costes", "bisection"])
+def test_coloc2_walks_equal_the_replay(case, implementation):
+    a, b = _pair(**case)
+    method = "coloc2" if implementation == "costes" else "coloc2-bisection"
+    expected = ref.coloc2_costes(a, b, implementation, regression_skips_first_voxel=False)
+    got = streamcoloc.costes_threshold(a.reshape(20, 30), b.reshape(20, 30), method=method)
+    assert (got.threshold_a, got.threshold_b) == (expected["threshold_a"], expected["threshold_b"])
+    assert got.n_evaluated == expected["n_evaluated"]
+    assert got.slope == pytest.approx(expected["slope"], rel=1e-9)
+    assert got.r_below == pytest.approx(expected["r_below"], rel=1e-9, nan_ok=True)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("mode", ["accurate", "fast", "faster"])
+def test_cellprofiler_walks_equal_the_replay(case, mode):
+    a, b = _pair(**case)
+    scale = np.iinfo(a.dtype).max
+    expected = ref.cellprofiler_costes(a, b, mode, scale=scale)
+    got = streamcoloc.costes_threshold(a, b, method=f"cellprofiler-{mode}")
+    assert got.threshold_a == pytest.approx(expected["threshold_a"], rel=1e-12)
+    assert got.threshold_b == pytest.approx(expected["threshold_b"], rel=1e-9)
+    assert got.n_evaluated == expected["n_evaluated"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_jacop_walk_equals_the_replay(case):
+    a, b = _pair(**case)
+    expected = ref.jacop_costes(a, b)
+    got = streamcoloc.costes_threshold(a, b, method="jacop")
+    assert (got.threshold_a, got.threshold_b) == (expected["threshold_a"], expected["threshold_b"])
+    assert got.n_evaluated == expected["n_evaluated"]
+    assert got.r_below == pytest.approx(expected["r_below"], rel=1e-9, nan_ok=True)
+
+
+def test_cellprofiler_scale_parameter_and_units():
+    a, b = _pair(3, dtype=np.uint16)
+    expected = ref.cellprofiler_costes(a, b, "accurate", scale=4095)
+    got = streamcoloc.costes_threshold(a, b, method="cellprofiler-accurate", scale=4095)
+    assert got.threshold_a == pytest.approx(expected["threshold_a"], rel=1e-12)
+
+
+def test_negative_slope_gives_nan_with_a_warning():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 200, 500).astype(np.uint8)
+    b = (255 - a // 2 - rng.integers(0, 20, 500)).astype(np.uint8)
+    with pytest.warns(streamcoloc.ColocWarning, match="not positive"):
+        result = streamcoloc.costes_threshold(a, b)
+    assert np.isnan(result.threshold_a) and result.slope < 0
+
+
+def test_swapping_channels_swaps_the_thresholds():
+    """Coloc 2 steps channel a when |m| < 1; swapped, the slope is 1/m and
+    channel b (the same data) is stepped: thresholds swap, except at rounding
+    ties of the line (none in this data)."""
+    a, b = _pair(5, slope=0.6)
+    ab = streamcoloc.costes_threshold(a, b)
+    ba = streamcoloc.costes_threshold(b, a)
+    assert ba.slope == pytest.approx(1 / ab.slope, rel=1e-9)
+    assert (ba.threshold_a, ba.threshold_b) == (ab.threshold_b, ab.threshold_a)
+
+
+def test_staircase_is_monotone_and_finds_its_cells():
+    walk = Walk("coloc2", Axis(0, 300, type_min=0, type_max=65535),
+                Axis(5, 200, type_min=0, type_max=65535), (0.63, 4.2))
+    stairs = walk.staircase
+    assert np.all(np.diff(stairs.gate_a) <= 0) and np.all(np.diff(stairs.gate_b) <= 0)
+    assert np.all((np.diff(stairs.gate_a) != 0) | (np.diff(stairs.gate_b) != 0))
+    cells = stairs.cells(stairs.gate_a, stairs.gate_b)
+    assert (cells == np.arange(len(cells))).all()
+    assert stairs.cells([10**6], [3]).tolist() == [-1]
+    # every real t of the mapping lands on a cell
+    t = np.random.default_rng(1).uniform(-50, 500, 20000)
+    assert (stairs.cells(*walk.gates(t)) >= 0).all()
+    and_stairs = Staircase(np.array([5, 3]), np.array([4, 4]), "and")
+    assert and_stairs.cell_of_voxels(np.array([4, 6]), np.array([1, 1])).tolist() == [1, 0]
