@@ -16,9 +16,11 @@ from .analysis import (
     kendall,
     li_icq,
     manders,
+    manders_roi,
     overlap,
     pearson,
     spearman,
+    threshold,
 )
 from .stats.costes import CostesResult
 from .readers import open_image
@@ -28,5 +30,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ALL_METRICS", "COLUMNS", "ColocWarning", "CostesResult", "analyse_all_to_all",
     "analyse_pairwise", "costes_regression", "costes_threshold", "kendall", "li_icq", "manders",
-    "open_image", "overlap", "pearson", "spearman",
+    "manders_roi", "open_image", "overlap", "pearson", "spearman", "threshold",
 ]

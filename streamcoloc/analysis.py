@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from .engine.inputs import Input, as_input, as_multichannel_input, make_layout
+from .engine.passes import run_pass
 from .measure import CONVENTIONS as CONVENTION_NAMES
 from .measure import THRESHOLD_METHODS, Measurement, Request, measure
-from .stats import costes, dtypes, histograms, metrics, moments
+from .stats import costes, dtypes, histograms, metrics, moments, scattergram
 from .stats.costes import CostesResult
 from .stats.joint import ICQ_CONVENTIONS
 from .stats.regions import NO_SLICE
@@ -204,6 +205,41 @@ def costes_threshold(a, b, mask=None, method="coloc2", scale=None) -> CostesResu
         warnings.warn(f"Costes thresholds undefined (regression slope {result.slope:.4g}, "
                       "not positive): NaN", ColocWarning, stacklevel=2)
     return result
+
+
+def manders_roi(a, b, roi, mask=None):
+    """Manders' M1, M2 over a region of the scattergram (CoLocalizer's ROI).
+
+    ``roi`` is a rectangle ``((a_lo, a_hi), (b_lo, b_hi))`` (closed) or a
+    polygon, a sequence of (a, b) vertices (even–odd rule).  M1 = Σa over the
+    voxels whose (a, b) lies in the region / Σa (M2 symmetric), over the
+    region of ``mask``.  One read of the data.
+    """
+    layout = make_layout([as_input(a, "a"), as_input(b, "b")], ["a", "b"], _mask_labels(mask),
+                         None)
+    options = scattergram.RoiOptions(np.array([[0, 1]]), VoxelRules(), roi)
+    (result,) = run_pass([scattergram.statistic(options)], layout)
+    keys, m1, m2 = result
+    if len(keys) == 0:
+        warnings.warn("the region is empty (no voxel to measure); result is NaN",
+                      ColocWarning, stacklevel=2)
+        return np.nan, np.nan
+    return float(m1[0, 0]), float(m2[0, 0])
+
+
+def threshold(image, method="otsu", mask=None, percentile=50.0, percent_of_max=15.0):
+    """One channel's automatic threshold over the region of ``mask``.
+
+    Methods: 'otsu', 'li', 'triangle', 'yen', 'isodata', 'mean' (equal to
+    ``skimage.filters.threshold_*`` for integer data), 'percentile' (numpy's
+    linear interpolation) and 'percent-of-max' (CellProfiler).  One read of
+    the value histogram; float data on a power-of-two grid (see
+    :func:`spearman`).
+    """
+    table = _single(image, image, mask, Options(metrics=("mcc",), threshold_method=method,
+                                                percentile=percentile,
+                                                percent_of_max=percent_of_max))
+    return table["threshold_a"]
 
 
 def _mask_labels(mask):
@@ -514,6 +550,8 @@ def _table(measurement: Measurement, names, pairs, options: Options, manual, has
         columns["slope"], columns["intercept"] = map(per_row, metrics.orthogonal_regression(m))
     for column, values in measurement.derived.items():
         if column in ("threshold_a", "threshold_b") or not np.isnan(values).all():
+            if column in ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2"):
+                values = np.where(m.n_negative > 0, np.nan, values)  # defined for ≥ 0 only
             columns[column] = per_row(values)
     if measurement.walks:
         undefined = np.zeros(m.n.shape, bool)

@@ -311,8 +311,10 @@ class _Context:
         channel floor-divided by one divisor (1 when the exact tables fit)."""
         cells = sum((r.axis_a.hi - r.axis_a.lo + 1) * (r.axis_b.hi - r.axis_b.lo + 1)
                     for r in self.rows)
-        divisor = max(1, math.ceil(math.sqrt(cells / self.request.max_cells)))
-        while cells / divisor**2 > self.request.max_cells / 2:  # margin for the floor
+        # Within budget, and small enough that every chunk keeps joint tables.
+        limit = min(self.request.max_cells, histograms.MIN_CHUNK_CELLS) / 2
+        divisor = max(1, math.ceil(math.sqrt(cells / limit)))
+        while cells / divisor**2 > limit:  # margin for the floor of the division
             divisor += 1
         if divisor > 1:
             self.notes.append(

@@ -92,6 +92,9 @@ def as_chunked(x, chunks, kind):
     return x
 
 
+MOMENT_METRICS = ("pcc", "overlap", "mcc", "regression")
+
+
 @given(cases(), st.sampled_from(["numpy", "dask", "zarr"]))
 def test_pairwise_matches_reference(case, kind):
     a, b, chunks, chunks_b, slice_axis, labels, thresholds = case
@@ -99,7 +102,8 @@ def test_pairwise_matches_reference(case, kind):
         warnings.simplefilter("ignore", ColocWarning)
         table = streamcoloc.analyse_pairwise(
             as_chunked(a, chunks, kind), as_chunked(b, chunks_b, kind), label_mask=labels,
-            slice_axis=slice_axis, threshold_a=thresholds[0], threshold_b=thresholds[1])
+            slice_axis=slice_axis, threshold_a=thresholds[0], threshold_b=thresholds[1],
+            metrics=MOMENT_METRICS)
     assert list(table.columns) == list(streamcoloc.COLUMNS)
     expected = expected_rows(a, b, labels, slice_axis, thresholds)
     got = {}
@@ -112,7 +116,87 @@ def test_pairwise_matches_reference(case, kind):
     for key, row in got.items():
         assert_row_matches(row, expected[key])
         assert row["threshold_a"] == thresholds[0] and row["threshold_b"] == thresholds[1]
-        assert np.isnan(row["srcc"]) and np.isnan(row["icq"])
+        assert np.isnan(row["srcc"]) and np.isnan(row["icq"])  # not requested
+        assert table.attrs["n_reads"] == 1
+
+
+@given(cases(), st.sampled_from(["costes", "coloc2-bisection", "otsu", "jacop"]))
+def test_rank_and_threshold_metrics_match_references(case, method):
+    """Every table metric per region and slice, in one read for integer data:
+    scipy's Spearman and Kendall, Coloc 2's ICQ, each tool's Costes replay and
+    scikit-image's thresholds, then the thresholded coefficients at them."""
+    from skimage import filters
+
+    from . import reference_costes as ref
+
+    a, b, chunks, chunks_b, slice_axis, labels, _ = case
+    if a.dtype.kind == "f" or a.dtype.itemsize > 2:
+        return
+    if a.dtype != np.bool_:  # small ranges: joint tables
+        a, b = ((x.astype(np.int64) % 100).astype(a.dtype) for x in (a, b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocWarning)
+        table = streamcoloc.analyse_pairwise(
+            da.from_array(a, chunks=chunks), da.from_array(b, chunks=chunks_b),
+            label_mask=labels, slice_axis=slice_axis, threshold_method=method)
+    assert table.attrs["n_reads"] == 1 and table.attrs["tables"] == "joint"
+    selections = region_selections(a, labels, slice_axis)
+    got = {(1 if labels is None else int(r["region"]),
+            None if pd.isna(r["slice"]) else int(r["slice"])): r for _, r in table.iterrows()}
+    assert got.keys() == {k for k, v in selections.items() if v.any()}
+    for key, row in got.items():
+        sel = selections[key]
+        x, y = a[sel].astype(np.int64), b[sel].astype(np.int64)
+        if np.ptp(x) > 0 and np.ptp(y) > 0:
+            assert row["srcc"] == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
+            if x.size > 2:  # scipy divides by n − 2
+                assert row["kendall"] == pytest.approx(
+                    stats.kendalltau(x, y, method="asymptotic").statistic, abs=1e-12)
+            assert row["icq"] == pytest.approx(ref.coloc2_icq(x, y), abs=1e-12)
+        else:
+            assert np.isnan(row["srcc"]) and np.isnan(row["kendall"])
+        if method == "otsu":
+            expected = (filters.threshold_otsu(x), filters.threshold_otsu(y))
+        elif method == "jacop":
+            walk = ref.jacop_costes(x, y)
+            expected = (walk["threshold_a"], walk["threshold_b"]) if np.isfinite(
+                walk["slope"]) and walk["slope"] > 0 else (np.nan, np.nan)
+        else:
+            walk = ref.coloc2_costes(a[sel], b[sel], "costes" if method == "costes"
+                                     else "bisection", regression_skips_first_voxel=False)
+            expected = (walk["threshold_a"], walk["threshold_b"]) if walk["slope"] > 0 \
+                else (np.nan, np.nan)
+        if not (np.ptp(x) > 0 and np.ptp(y) > 0):
+            continue
+        assert (row["threshold_a"], row["threshold_b"]) == pytest.approx(expected, nan_ok=True)
+        if np.isfinite(row["threshold_a"]):
+            thresholded = ref.coloc2_thresholded(x, y, row["threshold_a"], row["threshold_b"])
+            for column in ("tm1", "tm2", "pcc_below", "pcc_above"):
+                assert row[column] == pytest.approx(thresholded[column], rel=1e-9, abs=1e-12,
+                                                    nan_ok=True), column
+
+
+def region_selections(a, labels, slice_axis) -> dict:
+    """{(region, slice): boolean selection of a's voxels}."""
+    full = np.ones(a.shape, np.int64) if labels is None else labels.astype(np.int64) \
+        if labels.dtype != np.uint64 else labels
+    if full.ndim < a.ndim:
+        full = np.broadcast_to(np.expand_dims(full, slice_axis), a.shape)
+    if labels is not None and labels.dtype == np.bool_:
+        full = full.astype(np.int64)
+    out = {}
+    planes = [None] if slice_axis is None else range(a.shape[slice_axis])
+    for s in planes:
+        plane = np.ones(a.shape, bool)
+        if s is not None:
+            plane = np.zeros(a.shape, bool)
+            index = [slice(None)] * a.ndim
+            index[slice_axis] = s
+            plane[tuple(index)] = True
+        for region in np.unique(full):
+            if region != 0:
+                out[(int(region), s)] = plane & (full == region)
+    return out
 
 
 @given(cases())
@@ -120,15 +204,20 @@ def test_integer_results_do_not_depend_on_chunking(case):
     a, b, chunks, chunks_b, slice_axis, labels, thresholds = case
     if a.dtype.kind == "f" or a.dtype.itemsize > 2:
         return
-    kwargs = dict(label_mask=labels, slice_axis=slice_axis, threshold_a=thresholds[0],
-                  threshold_b=thresholds[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColocWarning)
-        one = streamcoloc.analyse_pairwise(da.from_array(a, chunks=-1),
-                                           da.from_array(b, chunks=-1), **kwargs)
-        many = streamcoloc.analyse_pairwise(da.from_array(a, chunks=chunks),
-                                            da.from_array(b, chunks=chunks_b), **kwargs)
-    pd.testing.assert_frame_equal(one, many, check_exact=True)
+    small = [(x.astype(np.int64) % 100).astype(a.dtype) if a.dtype != np.bool_ else x
+             for x in (a, b)]
+    for (x, y), kwargs in (((a, b), dict(threshold_a=thresholds[0], threshold_b=thresholds[1],
+                                         metrics=MOMENT_METRICS)),
+                           (small, dict(metrics=streamcoloc.ALL_METRICS))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ColocWarning)
+            one = streamcoloc.analyse_pairwise(da.from_array(x, chunks=-1),
+                                               da.from_array(y, chunks=-1), label_mask=labels,
+                                               slice_axis=slice_axis, **kwargs)
+            many = streamcoloc.analyse_pairwise(da.from_array(x, chunks=chunks),
+                                                da.from_array(y, chunks=chunks_b),
+                                                label_mask=labels, slice_axis=slice_axis, **kwargs)
+        pd.testing.assert_frame_equal(one, many, check_exact=True)
 
 
 def test_single_metric_functions_match_scipy():
@@ -289,7 +378,11 @@ def test_background_and_saturation():
     (dict(label_mask=-np.ones((4, 4), np.int32)), "negative"),
     (dict(a=np.zeros((0, 4))), "empty"),
     (dict(metrics=["pcc", "nope"]), "unknown metrics"),
-    (dict(threshold_method="otsu"), "threshold_method"),
+    (dict(threshold_method="bogus"), "threshold_method"),
+    (dict(convention="fiji"), "convention"),
+    (dict(icq_convention="other"), "icq_convention"),
+    (dict(percentile=120), "percentile"),
+    (dict(scale=0), "scale"),
     (dict(threshold_a=3), "both"),
     (dict(slice_axis="z"), "dim name"),
 ])
@@ -306,3 +399,16 @@ def test_metric_subset_leaves_other_columns_nan():
     table = streamcoloc.analyse_pairwise(a, a + 1, metrics=["overlap"])
     assert np.isnan(table["pcc"][0]) and np.isnan(table["m1"][0]) and np.isnan(table["slope"][0])
     assert table["overlap"][0] > 0.9
+
+
+def test_threshold_function_equals_scikit_image():
+    from skimage import filters
+
+    image = np.random.default_rng(0).gamma(2, 100, (50, 60)).astype(np.uint16)
+    mask = np.zeros(image.shape, bool)
+    mask[5:40] = True
+    for method in ("otsu", "li", "triangle", "yen", "isodata", "mean"):
+        expected = getattr(filters, f"threshold_{method}")(image[mask])
+        assert streamcoloc.threshold(image, method, mask=mask) == pytest.approx(expected)
+    assert streamcoloc.threshold(image, "percentile", percentile=90) == pytest.approx(
+        np.percentile(image, 90))

@@ -80,3 +80,77 @@ def test_uncorrelated_noise_stacks():
     assert r == pytest.approx(0.0, abs=0.05)  # Coloc 2 PearsonsCorrelationTest
     table = streamcoloc.analyse_pairwise(green, red, slice_axis="z")
     assert len(table) == green.sizes["z"]
+
+
+# ---------------------------------------------------------------- ranks, ICQ, Costes
+
+def _stack(name):
+    return streamcoloc.open_image(refdata_path("coloc2", name))
+
+
+def test_colocsample1b_costes_bisection_as_coloc2_tests():
+    """MandersColocalizationTest.mandersRealNoisyImagesTest uses the
+    bisection auto-threshold of the cell: thresholds 70 and 53."""
+    mask = _read("colocsample1b-mask.tif") > 0
+    green, red = _stack("colocsample1b-green.tif"), _stack("colocsample1b-red.tif")
+    result = streamcoloc.costes_threshold(green, red, mask=mask, method="coloc2-bisection")
+    assert (result.threshold_a, result.threshold_b) == (70, 53)
+    table = streamcoloc.analyse_pairwise(green, red, label_mask=mask,
+                                         threshold_method="coloc2-bisection")
+    assert table["tm1"][0] == pytest.approx(0.705665, abs=1e-6)
+    assert table["tm2"][0] == pytest.approx(0.724752, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["coloc2", "coloc2-bisection", "cellprofiler-accurate",
+                                    "cellprofiler-fast", "cellprofiler-faster", "jacop"])
+def test_colocsample1b_every_costes_method_equals_its_replay(method):
+    from . import reference_costes as ref
+
+    mask = _read("colocsample1b-mask.tif") > 0
+    g, r = _read("colocsample1b-green.tif")[mask], _read("colocsample1b-red.tif")[mask]
+    if method.startswith("coloc2"):
+        expected = ref.coloc2_costes(g, r, "costes" if method == "coloc2" else "bisection",
+                                     regression_skips_first_voxel=False)
+    elif method == "jacop":
+        expected = ref.jacop_costes(g, r)
+    else:
+        expected = ref.cellprofiler_costes(g, r, method.split("-")[1], scale=255)
+    got = streamcoloc.costes_threshold(_stack("colocsample1b-green.tif"),
+                                       _stack("colocsample1b-red.tif"), mask=mask, method=method)
+    assert got.threshold_a == pytest.approx(expected["threshold_a"], rel=1e-12)
+    assert got.threshold_b == pytest.approx(expected["threshold_b"], rel=1e-9)
+    assert got.n_evaluated == expected["n_evaluated"]
+    if method.startswith("coloc2"):
+        # Coloc 2's regression skips the mask's first voxel (a cursor quirk):
+        # the slope moves in the 6th digit, the thresholds not at all.
+        quirk = ref.coloc2_costes(g, r, "costes" if method == "coloc2" else "bisection")
+        assert (quirk["threshold_a"], quirk["threshold_b"]) == (got.threshold_a,
+                                                               got.threshold_b)
+
+
+def test_colocsample1b_ranks_and_icq():
+    g = _read("colocsample1b-green.tif").astype(float).ravel()
+    r = _read("colocsample1b-red.tif").astype(float).ravel()
+    green, red = _stack("colocsample1b-green.tif"), _stack("colocsample1b-red.tif")
+    rho, p = streamcoloc.spearman(green, red)
+    assert rho == pytest.approx(stats.spearmanr(g, r).statistic, abs=1e-12)
+    tau, _ = streamcoloc.kendall(green, red)
+    assert tau == pytest.approx(stats.kendalltau(g, r, method="asymptotic").statistic, abs=1e-12)
+    icq = streamcoloc.li_icq(green, red)
+    assert 0.34 < icq < 0.35  # Coloc 2 LiICQTest.liPositiveCorrTest
+
+
+def test_uncorrelated_stacks_and_synthetic_negatives():
+    assert abs(streamcoloc.li_icq(_stack("greenZstack.tif"), _stack("redZstack.tif"))) < 0.01
+    a, b = _stack("syntheticNegCh1.tif"), _stack("syntheticNegCh2.tif")
+    fa, fb = (_read(f"syntheticNegCh{i}.tif").ravel().astype(float) for i in (1, 2))
+    r, _ = streamcoloc.pearson(a, b)
+    assert r == pytest.approx(stats.pearsonr(fa, fb).statistic, rel=1e-9)
+    rho, _ = streamcoloc.spearman(a, b)
+    assert rho == pytest.approx(stats.spearmanr(fa, fb).statistic, abs=1e-12)  # 15 distinct
+    # Coloc 2 CommutativityTest: swapping the channels swaps the thresholds
+    for method in ("coloc2", "coloc2-bisection"):
+        ab = streamcoloc.costes_threshold(a, b, method=method)
+        ba = streamcoloc.costes_threshold(b, a, method=method)
+        assert (ab.threshold_a, ab.threshold_b) == pytest.approx(
+            (ba.threshold_b, ba.threshold_a), nan_ok=True)

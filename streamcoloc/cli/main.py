@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import smlm
 from ..analysis import ALL_METRICS, analyse_all_to_all, analyse_pairwise
+from ..measure import THRESHOLD_METHODS
+from ..stats.histograms import MAX_CELLS
+from ..stats.joint import ICQ_CONVENTIONS
 from ..readers import open_image
 from ..reports import write_results
 
-SHOWN_COLUMNS = ["region", "slice", "channel_a", "channel_b", "n_pixels", "pcc", "overlap",
-                 "m1", "m2", "tm1", "tm2", "slope"]
+SHOWN_COLUMNS = ["region", "slice", "channel_a", "channel_b", "n_pixels", "pcc", "srcc", "icq",
+                 "m1", "m2", "tm1", "tm2", "threshold_a", "threshold_b"]
 
 
 def main(argv=None) -> int:
@@ -36,8 +40,10 @@ def _parser() -> argparse.ArgumentParser:
 
     pixel = commands.add_parser(
         "pixel", help="pixel/voxel colocalization of two or more channels",
-        description="Pearson, Manders (m1/m2, tm1/tm2), overlap/k1/k2 and the orthogonal "
-                    "regression per region and slice, streamed chunk by chunk in one read.")
+        description="Pearson (and below/above the thresholds), Spearman, Kendall, Li's ICQ, "
+                    "Manders (m1/m2, tm1/tm2), overlap/k1/k2, RWC and the orthogonal "
+                    "regression per region and slice, with Costes, automatic or manual "
+                    "thresholds; streamed chunk by chunk (one read for integer data).")
     pixel.add_argument("path", help="image: OME-Zarr, Zarr or (OME-)TIFF; with one path it "
                                     "must have a channel axis 'c'")
     pixel.add_argument("path_b", nargs="?", help="second single-channel image (channel B)")
@@ -47,7 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     pixel.add_argument("--labels", help="label image (0 = background) of the same shape, or "
                                         "of one plane with --slice-axis")
     pixel.add_argument("--slice-axis", help="dim name (z, t, ...) for one row per plane")
-    pixel.add_argument("--thresholds", help="manual thresholds TA,TB for tm1/tm2 (data units)")
+    pixel.add_argument("--thresholds", help="manual thresholds TA,TB (data units); implies "
+                                            "--threshold-method manual")
+    pixel.add_argument("--threshold-method", choices=THRESHOLD_METHODS, default=None,
+                       help="thresholds for tm1/tm2, pcc_below/pcc_above and RWC, per region: "
+                            "costes (= coloc2, the default), a Costes method by tool, a "
+                            "per-channel automatic method (as scikit-image), or manual")
+    pixel.add_argument("--convention", choices=("coloc2", "cellprofiler"), default="coloc2",
+                       help="thresholded Manders: Coloc 2's (b > 0 and b >= T_b over the "
+                            "channel's total) or CellProfiler's (>= on both channels over the "
+                            "channel's total above its threshold; also overlap and RWC)")
+    pixel.add_argument("--icq-convention", choices=ICQ_CONVENTIONS, default="coloc2",
+                       help="Li's ICQ: coloc2 (a product of 0 is positive), jacop or napari")
+    pixel.add_argument("--scale", type=float, help="CellProfiler's image scale for its Costes "
+                                                   "methods (default: the dtype's maximum)")
+    pixel.add_argument("--percentile", type=float, default=50.0,
+                       help="for --threshold-method percentile (default 50)")
+    pixel.add_argument("--percent-of-max", type=float, default=15.0,
+                       help="for --threshold-method percent-of-max (default 15)")
+    pixel.add_argument("--max-table-cells", type=int, default=MAX_CELLS,
+                       help="memory budget of the joint histograms, in cells of 8 bytes "
+                            f"(default {MAX_CELLS}); beyond it a second read")
     pixel.add_argument("--metrics", default=",".join(ALL_METRICS),
                        help=f"comma-separated subset of {','.join(ALL_METRICS)} (default: all)")
     pixel.add_argument("--background", help="per-channel background subtracted (clipped at 0) "
@@ -65,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo_out", help="folder for data and results")
     demo.add_argument("--shape", default="64,1024,1024", help="Z,Y,X of the sample volume")
     demo.set_defaults(run=_run_demo)
+    smlm.add_parser(commands)
     return parser
 
 
@@ -91,7 +118,11 @@ def _run_pixel(args) -> int:
             labels = labels.isel(c=0, drop=True)
     options = dict(label_mask=labels, metrics=args.metrics.split(","),
                    slice_axis=args.slice_axis, background=background,
-                   exclude_saturated=args.exclude_saturated)
+                   exclude_saturated=args.exclude_saturated,
+                   threshold_method=args.threshold_method, convention=args.convention,
+                   icq_convention=args.icq_convention, scale=args.scale,
+                   percentile=args.percentile, percent_of_max=args.percent_of_max,
+                   max_table_cells=args.max_table_cells)
     if thresholds is not None:
         options.update(threshold_a=thresholds[0], threshold_b=thresholds[1])
     image = open_image(args.path, level=args.level)

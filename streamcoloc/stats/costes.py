@@ -444,16 +444,17 @@ class Walk:
 
     def _jacop(self) -> CostesResult:
         """Returns the last candidate with the smallest r (r ≤ the running
-        minimum, never the first candidate); a NaN r repeats the previous
-        value in the running minimum (1 at the first candidate)."""
+        minimum, never the first candidate), or the channels' maxima when
+        none qualifies; a NaN r repeats the previous value in the running
+        minimum (1 at the first candidate)."""
         r_min, shown, chosen = 1.0, 1.0, None
         for i, value in zip(self.candidates, self._evaluate(self.candidates)[0]):
             shown = value if not np.isnan(value) else shown
             if value <= r_min and i != self.loop_max:
                 chosen = i
             r_min = min(r_min, shown)
-        if chosen is None:
-            return CostesResult(self.method, np.nan, np.nan, self.slope, self.intercept, np.nan,
-                                len(self.candidates))
+        if chosen is None:  # JACoP's thresholds start at the channels' maxima
+            return CostesResult(self.method, self.axis_a.data_max, self.axis_b.data_max,
+                                self.slope, self.intercept, np.nan, len(self.candidates))
         return self._result(chosen, chosen, np.trunc(self.slope * chosen + self.intercept),
                             len(self.candidates))

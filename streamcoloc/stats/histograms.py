@@ -8,8 +8,9 @@ extent ``[lo_a, hi_a] × [lo_b, hi_b]`` and either
   metric: ranks, Spearman, Kendall, ICQ, the Costes walk of any tool, Manders
   and Pearson above/below any threshold, auto thresholds; or
 * the two **marginal** histograms, when the joint tables of all rows would
-  exceed ``max_cells`` cells (wide 16-bit ranges, many regions): enough for
-  ranks and auto thresholds; the joint quantities then need a second read
+  exceed ``max_cells`` cells, or a chunk's would hold more cells than voxels
+  (wide 16-bit ranges, many regions, small chunks): enough for ranks and
+  auto thresholds; the joint quantities then need a second read
   (:mod:`.pairstats`).
 
 Values are integers: the channel values for integer data of at most 16 bits,
@@ -36,6 +37,9 @@ from .voxels import Grid, VoxelRules, measured_pair, quantize
 
 #: Default budget of joint-histogram cells over all rows (int64: 512 MiB).
 MAX_CELLS = 2**26
+#: A chunk keeps joint tables of up to max(its voxels, this) cells (int32
+#: counts within a chunk: 64 MiB at most, like a block of two 16-bit channels).
+MIN_CHUNK_CELLS = 2**24
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
 _BIG = np.iinfo(np.int64).max
@@ -124,7 +128,8 @@ class HistogramOptions:
 class HistogramRecord:
     """``keys`` (rows, 3) = (region id, slice, pair index); ``extents`` (rows, 6)
     = (n, lo_a, hi_a, lo_b, hi_b, n_zero); ``tables``: per row a 2-D joint table, or
-    a pair of 1-D marginal tables when ``joint`` is False (int64 counts)."""
+    a pair of 1-D marginal tables when ``joint`` is False (counts: int32 in
+    a chunk's record, int64 once merged)."""
 
     keys: np.ndarray
     extents: np.ndarray
@@ -135,7 +140,8 @@ class HistogramRecord:
         """The tables as marginal pairs (summing joint tables)."""
         if not self.joint:
             return self.tables
-        return [(t.sum(axis=1), t.sum(axis=0)) for t in self.tables]
+        return [(t.sum(axis=1, dtype=np.int64), t.sum(axis=0, dtype=np.int64))
+                for t in self.tables]
 
 
 def _cells(extents: np.ndarray) -> np.ndarray:
@@ -180,14 +186,17 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
         np.full(slices.shape, -1)
     pair_index = np.broadcast_to(np.arange(n_pairs)[None, None, :], present.shape)[present]
     keys = np.stack([region_ids, slices, pair_index], axis=1).astype(np.int64)
-    joint = bool(_cells(rows).sum() <= options.max_cells)
+    # Joint tables when they fit the budget and are no bigger than the chunk
+    # (a dense table much larger than its voxels is mostly empty: marginals).
+    cells = int(_cells(rows).sum())
+    joint = cells <= options.max_cells and cells <= max(int(rows[:, N].sum()), MIN_CHUNK_CELLS)
     width_a = rows[:, HI_A] - rows[:, LO_A] + 1
     width_b = rows[:, HI_B] - rows[:, LO_B] + 1
     sizes_a = _cells(rows) if joint else width_a
     offset_a = np.concatenate([[0], np.cumsum(sizes_a)])
     offset_b = np.concatenate([[0], np.cumsum(width_b)])
-    table_a = np.zeros(offset_a[-1], np.int64)
-    table_b = np.zeros(0 if joint else offset_b[-1], np.int64)
+    table_a = np.zeros(offset_a[-1], np.int32)
+    table_b = np.zeros(0 if joint else offset_b[-1], np.int32)
     _scatter(blocks, options.pairs, *runs, settings, divisor, row_of, rows, offset_a, offset_b,
              joint, table_a, table_b)
     if joint:

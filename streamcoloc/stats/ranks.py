@@ -72,7 +72,10 @@ def spearman(product_sum, counts_a, counts_b):
     sbb = _int_sum(counts_b.astype(object) * cb.astype(object) ** 2)
     if saa == 0 or sbb == 0:
         return np.nan, np.nan
-    rho = float(min(1.0, max(-1.0, product_sum / (np.sqrt(float(saa)) * np.sqrt(float(sbb))))))
+    if isinstance(product_sum, int) and product_sum * product_sum == saa * sbb:
+        rho = 1.0 if product_sum > 0 else -1.0  # exactly, as scipy's ranks give
+    else:
+        rho = float(min(1.0, max(-1.0, product_sum / (np.sqrt(float(saa)) * np.sqrt(float(sbb))))))
     return rho, t_pvalue(rho, n)
 
 

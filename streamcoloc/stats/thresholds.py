@@ -35,6 +35,8 @@ def auto_threshold(counts: np.ndarray, values: np.ndarray, method: str, *,
         return np.nan
     counts = counts[present[0]:present[-1] + 1]
     values = np.asarray(values, dtype=np.float64)[present[0]:present[-1] + 1]
+    if values.size == 1 and method != "percent-of-max":  # a constant image: its value
+        return float(values[0])
     if method in ("otsu", "yen", "isodata"):
         from skimage import filters
 

@@ -12,17 +12,19 @@ import streamcoloc
 
 
 def _volume(dtype):
+    """12-bit-like values: every metric (ranks, Costes) from joint tables."""
     rng = np.random.default_rng(11)
-    a = rng.integers(0, 60000, (9, 64, 70))
-    b = (a // 2 + rng.integers(0, 30000, a.shape))
-    labels = rng.choice(np.array([0, 5, 2**50 + 1, 999], dtype=np.int64), (64, 70))
+    a = rng.integers(0, 800, (6, 40, 50))
+    b = (a // 2 + rng.integers(0, 400, a.shape))
+    labels = rng.choice(np.array([0, 5, 2**50 + 1, 999], dtype=np.int64), (40, 50))
     return a.astype(dtype), b.astype(dtype), labels
 
 
-def _run(a, b, labels, chunks_a, chunks_b):
+def _run(a, b, labels, chunks_a, chunks_b, **kwargs):
+    """Every metric, Costes thresholds per region and slice."""
     return streamcoloc.analyse_pairwise(
         da.from_array(a, chunks=chunks_a), da.from_array(b, chunks=chunks_b),
-        label_mask=labels, slice_axis=0, threshold_a=1000, threshold_b=2000)
+        label_mask=labels, slice_axis=0, **kwargs)
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float64])
@@ -35,15 +37,22 @@ def test_threads_vs_two_process_local_cluster(dtype):
     a, b, labels = _volume(dtype)
     one_chunk = _run(a, b, labels, -1, -1)
     odd = _run(a, b, labels, (2, 17, 23), (4, 13, 31))
+    wide = dict(max_table_cells=1000, metrics=["pcc_threshold", "srcc", "icq", "mcc"])
+    odd_wide = _run(a, b, labels, (2, 17, 23), (4, 13, 31), **wide)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster):
         distributed = _run(a, b, labels, (2, 17, 23), (4, 13, 31))
+        if np.dtype(dtype).kind == "u":
+            distributed_wide = _run(a, b, labels, (2, 17, 23), (4, 13, 31), **wide)
+            pd.testing.assert_frame_equal(odd_wide, distributed_wide, check_exact=True)
+            assert distributed_wide.attrs["tables"] == "wide"
     pd.testing.assert_frame_equal(odd, distributed, check_exact=True)
+    assert distributed.attrs["tables"] == ("joint" if np.dtype(dtype).kind == "u" else "wide")
     if np.dtype(dtype).kind == "u":
         pd.testing.assert_frame_equal(one_chunk, odd, check_exact=True)
     else:
         pd.testing.assert_frame_equal(one_chunk, odd, check_exact=False, rtol=1e-12)
-    assert len(odd) == 9 * 3
+    assert len(odd) == 6 * 3
 
 
 def test_synchronous_scheduler_gives_the_same_float_result():

@@ -1,0 +1,275 @@
+#!/usr/bin/env python
+"""SMLM co-localization index benchmark: streamcoloc vs a scipy cKDTree reference.
+
+Everything is measured in one run and printed as one table (the machine is
+noisy: compare only numbers printed by the same run):
+
+  * synthetic two-channel tables at constant density (clusters of A with B
+    enriched around them, blinking, background: ``streamcoloc.smlm.simulate``
+    tiled over a growing field) with 10^5, 10^6, 10^7 localizations per
+    channel, written once as Parquet datasets (generation not timed);
+  * ``streamcoloc.smlm.coloc_index`` on the Parquet dataset (a dask
+    DataFrame: survey, bucketing to Parquet, both tile passes, per-
+    localization Parquet output), default threaded scheduler;
+  * the reference: ``streamcoloc.smlm.reference.coloc_index_kdtree`` (the same
+    definitions with scipy's cKDTree and ``query_ball_point(...,
+    return_length=True)``) on the table loaded into memory (load not timed),
+    with 1 worker (scipy's default) and with one worker per core, up to
+    ``--reference-max`` localizations per channel;
+  * every measurement in a fresh subprocess, its peak RSS read from VmHWM;
+  * the speed-up at 10^6 per channel, the agreement of the mean CIs, the
+    time per localization at each size (linear scaling: constant);
+  * ``--big``: 10^8 localizations in total (5 x 10^7 per channel), streamcoloc
+    only, with its peak RSS (needs ~12 GB of disk in the work folder).
+
+Run from the project root (see benchmarks/README.md):
+
+    .venv/bin/python benchmarks/bench_smlm.py --quick      # 1e4, 1e5
+    .venv/bin/python benchmarks/bench_smlm.py              # 1e5, 1e6, 1e7
+    .venv/bin/python benchmarks/bench_smlm.py --big        # + the 1e8 run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SIZES = (10**5, 10**6, 10**7)
+QUICK_SIZES = (10**4, 10**5)
+BIG_TOTAL = 10**8
+CLUSTER_SPACING = 500.0  # nm between cluster centres on average
+EMITTERS = 30  # per cluster and channel
+LOCS_PER_CLUSTER = EMITTERS * 4 / 0.9  # 1 + Poisson(3) blinks, 10 % background
+CLUSTERS_PER_BLOCK = 2000  # ~270k localizations per channel per generated block
+TARGET_SPEEDUP = 10.0
+GIB = 2**30
+
+
+# ---------------------------------------------------------------- data
+
+def write_dataset(folder: Path, per_channel: int, seed: int = 0) -> Path:
+    """Parquet dataset of ~``per_channel`` localizations per channel: square
+    blocks of the ``clusters`` simulation side by side (constant density),
+    one file per block, generated one block at a time."""
+    import pandas as pd
+    from streamcoloc.smlm import simulate
+
+    n_clusters = max(1, round(per_channel / LOCS_PER_CLUSTER))
+    n_blocks = math.ceil(n_clusters / CLUSTERS_PER_BLOCK)
+    per_block = math.ceil(n_clusters / n_blocks)
+    side = CLUSTER_SPACING * math.sqrt(per_block)
+    columns = math.ceil(math.sqrt(n_blocks))
+    folder.mkdir(parents=True, exist_ok=True)
+    for block in range(n_blocks):
+        table = simulate("clusters", n_clusters=per_block, field=side, emitters=EMITTERS,
+                         seed=seed * 100_003 + block)
+        table["x"] += (block % columns) * side
+        table["y"] += (block // columns) * side
+        table["channel"] = table["channel"].map({"A": 0, "B": 1}).astype(np.int64)
+        table.to_parquet(folder / f"part-{block:05d}.parquet", index=False)
+        del table
+    return folder
+
+
+def dataset_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet")))
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+# ---------------------------------------------------------------- workers
+
+def _maxrss_bytes() -> int:
+    """Peak RSS of this process (VmHWM)."""
+    with open("/proc/self/status") as f:
+        for row in f:
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _warm_up() -> None:
+    """Compile (or load from cache) the kernels on a tiny table."""
+    from streamcoloc.smlm import coloc_index, simulate
+    coloc_index(simulate("squares", n=200, seed=0), tile_points=100)
+
+
+def worker(kind: str, args: dict) -> dict:
+    """One measurement in a fresh process; returns a JSON-able dict."""
+    if kind == "baseline":
+        _warm_up()
+        return {"maxrss": _maxrss_bytes()}
+    if kind == "streamcoloc":
+        import dask.dataframe as dd
+        from streamcoloc.smlm import coloc_index
+        _warm_up()
+        start = time.perf_counter()
+        result = coloc_index(dd.read_parquet(args["data"]), workdir=args["workdir"])
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "maxrss": _maxrss_bytes(), "steps": result.attrs["seconds"],
+                "mean_ci": result.summary["mean_ci"].tolist(), "tiles": result.attrs["n_tiles"],
+                "far": result.attrs["far_nearest_neighbours"],
+                "out_bytes": folder_bytes(Path(result.attrs["workdir"]))}
+    if kind == "kdtree":
+        import pandas as pd
+        from streamcoloc.smlm.reference import coloc_index_kdtree
+        table = pd.read_parquet(args["data"])
+        start = time.perf_counter()
+        _, summary = coloc_index_kdtree(table, workers=args["workers"])
+        return {"seconds": time.perf_counter() - start, "maxrss": _maxrss_bytes(),
+                "mean_ci": summary["mean_ci"].tolist()}
+    raise ValueError(f"unknown worker {kind!r}")
+
+
+def spawn(kind: str, **args) -> dict:
+    """Run ``worker(kind, args)`` in a fresh interpreter; its last stdout line is JSON."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
+           json.dumps(args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+
+def mib(n) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def row(*cells) -> None:
+    widths = (12, 13, 10, 11, 14, 12, 10)
+    print("  " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths)), flush=True)
+
+
+def check_disk(folder: Path, total_rows: int) -> None:
+    """Refuse when the disk cannot hold input, bucketed table and output
+    (~ 40 + 2 x 60 bytes per localization, plus 1 GiB)."""
+    needed = total_rows * 160 + GIB
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        sys.exit(f"bench_smlm: need ~{needed / GIB:.1f} GiB free in {folder}, have "
+                 f"{free / GIB:.1f} GiB (use --workdir elsewhere or fewer sizes)")
+
+
+def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> dict:
+    data = write_dataset(folder / f"data-{per_channel}", per_channel)
+    rows = dataset_rows(data)
+    work = folder / f"work-{per_channel}"
+    work.mkdir(exist_ok=True)
+    ours = spawn("streamcoloc", data=str(data), workdir=str(work))
+    shutil.rmtree(work, ignore_errors=True)
+    out = {"per_channel": per_channel, "rows": rows, "ours": ours}
+    if per_channel <= reference_max:
+        for workers in sorted({1, cores}):
+            out[f"ref{workers}"] = spawn("kdtree", data=str(data), workers=workers)
+    shutil.rmtree(data, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="sizes 1e4 and 1e5 only")
+    parser.add_argument("--sizes", help="comma-separated localizations per channel")
+    parser.add_argument("--reference-max", type=float, default=1e6,
+                        help="largest size (per channel) run with the cKDTree reference")
+    parser.add_argument("--big", action="store_true",
+                        help=f"also run {BIG_TOTAL:.0e} localizations in total (streamcoloc)")
+    parser.add_argument("--workdir", default="bench_data", help="folder for the data")
+    parser.add_argument("--_worker", help=argparse.SUPPRESS)
+    parser.add_argument("--_args", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._worker:
+        print(json.dumps(worker(args._worker, json.loads(args._args))))
+        return
+    sizes = QUICK_SIZES if args.quick else SIZES
+    if args.sizes:
+        sizes = tuple(int(float(s)) for s in args.sizes.split(","))
+    cores = os.cpu_count() or 1
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="smlm-", dir=args.workdir))
+    check_disk(folder, 2 * max(sizes) + (BIG_TOTAL if args.big else 0))
+    import dask
+    import numba
+    import scipy
+    print(f"bench_smlm: {cores} cores, numba {numba.__version__}, dask {dask.__version__}, "
+          f"scipy {scipy.__version__}; data in {folder}")
+    baseline = spawn("baseline")["maxrss"]
+    print(f"baseline process (imports + compiled kernels): peak RSS {mib(baseline)}\n")
+    print("  wall time (s) and peak RSS per measurement, each in a fresh process")
+    row("per channel", "streamcoloc", "RSS", f"kdtree w=1", f"kdtree w={cores}", "RSS (w=1)",
+        "speed-up")
+    results = []
+    try:
+        for size in sizes:
+            r = measure(folder, size, int(args.reference_max), cores)
+            results.append(r)
+            ref1, refc = r.get("ref1"), r.get(f"ref{cores}")
+            row(f"{size:.0e}", f"{r['ours']['seconds']:.2f}", mib(r["ours"]["maxrss"]),
+                f"{ref1['seconds']:.2f}" if ref1 else "-",
+                f"{refc['seconds']:.2f}" if refc else "-",
+                mib(ref1["maxrss"]) if ref1 else "-",
+                f"{ref1['seconds'] / r['ours']['seconds']:.1f}x" if ref1 else "-")
+        if args.big:
+            r = measure(folder, BIG_TOTAL // 2, 0, cores)
+            results.append(r)
+            row(f"{BIG_TOTAL // 2:.0e}", f"{r['ours']['seconds']:.1f}", mib(r["ours"]["maxrss"]),
+                "-", "-", "-", "-")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    report(results, cores, baseline)
+
+
+def report(results: list, cores: int, baseline: int) -> None:
+    print("\n  streamcoloc steps (s), tiles, far nearest neighbours, work folder size:")
+    for r in results:
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in r["ours"]["steps"].items())
+        print(f"    {r['per_channel']:.0e}/channel ({r['rows']:,} rows): {steps}; "
+              f"{r['ours']['tiles']} tiles, {r['ours']['far']} far, work "
+              f"{r['ours']['out_bytes'] / GIB:.2f} GiB")
+    print("\n  agreement of the mean CI (streamcoloc vs cKDTree, max |difference|):")
+    for r in results:
+        if "ref1" in r:
+            diff = np.max(np.abs(np.subtract(r["ours"]["mean_ci"], r["ref1"]["mean_ci"])))
+            print(f"    {r['per_channel']:.0e}/channel: {diff:.1e}  (mean CI "
+                  f"{', '.join(f'{v:.4f}' for v in r['ours']['mean_ci'])})")
+    at = next((r for r in results if r["per_channel"] == 10**6 and "ref1" in r), None)
+    if at is not None:
+        one, many = at["ref1"]["seconds"], at[f"ref{cores}"]["seconds"]
+        ours = at["ours"]["seconds"]
+        print(f"\n  speed-up at 1e6/channel: {one / ours:.1f}x vs cKDTree with 1 worker, "
+              f"{many / ours:.1f}x vs cKDTree with {cores} workers "
+              f"(target >= {TARGET_SPEEDUP:.0f}x: "
+              f"{'PASS' if one / ours >= TARGET_SPEEDUP else 'FAIL'} vs 1 worker, "
+              f"{'PASS' if many / ours >= TARGET_SPEEDUP else 'FAIL'} vs {cores})")
+    print("\n  scaling (streamcoloc): microseconds per localization, peak RSS above baseline")
+    for r in results:
+        per = r["ours"]["seconds"] / r["rows"] * 1e6
+        print(f"    {r['rows']:>12,} localizations: {per:6.2f} us/loc, "
+              f"+{mib(r['ours']['maxrss'] - baseline)}")
+    if len(results) >= 2:
+        first, last = results[0], results[-1]
+        exponent = math.log(last["ours"]["seconds"] / first["ours"]["seconds"]) / \
+            math.log(last["rows"] / first["rows"])
+        print(f"    time ~ N^{exponent:.2f} from {first['rows']:,} to {last['rows']:,} "
+              "(1.00 = linear)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Numba kernels of the SMLM co-localization index: tiles and cell lists.
+
+A tile's points are sorted into a regular grid of cubic cells (a *cell
+list*); the points of one cell, and of a run of cells along x, are then
+contiguous, so a neighbour search reads a few contiguous slices.  2D data
+are 3D data with z = 0 (one grid plane), so every kernel has a single
+specialization: float64 coordinates, int64 indices and labels.
+
+Conventions shared by all kernels
+---------------------------------
+* Distances are Euclidean; a neighbour counts when ``|p_i - p_j|² <= r²``
+  (inclusive, as the paper's "within d").
+* Kernels see one cell list at a time: the points of one channel in one
+  ROI (the caller splits a tile by ROI and channel).
+* A point is never its own neighbour; duplicates (other points at the same
+  coordinates) are neighbours at distance 0.
+
+No dask here: these functions see numpy arrays of one tile.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def _tile_span(edges, lo, hi):
+    """First and last interval ``[edges[k], edges[k + 1]]`` of a sorted edge
+    array that meets ``[lo, hi]`` (clipped to the valid intervals)."""
+    last = edges.size - 2
+    first = min(max(np.searchsorted(edges, lo, side="left") - 1, 0), last)
+    stop = min(max(np.searchsorted(edges, hi, side="right") - 1, 0), last)
+    return first, stop
+
+
+@numba.njit(nogil=True, cache=True)
+def _own_interval(edges, value):
+    last = edges.size - 2
+    return min(max(np.searchsorted(edges, value, side="right") - 1, 0), last)
+
+
+@numba.njit(nogil=True, cache=True)
+def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, rows, tiles, core, fill):
+    """Count (``fill`` False) or write the (point, tile) pairs of
+    :func:`assign_tiles`; returns the number of pairs."""
+    n_pairs = 0
+    for i in range(x.size):
+        own_col = _own_interval(x_edges, x[i])
+        col_lo, col_hi = _tile_span(x_edges, x[i] - halo, x[i] + halo)
+        for c in range(col_lo, col_hi + 1):
+            column = y_edges[col_start[c]:col_start[c + 1]]
+            own_row = _own_interval(column, y[i]) if c == own_col else -1
+            row_lo, row_hi = _tile_span(column, y[i] - halo, y[i] + halo)
+            for r in range(row_lo, row_hi + 1):
+                if fill:
+                    rows[n_pairs] = i
+                    tiles[n_pairs] = col_start[c] - c + r
+                    core[n_pairs] = 1 if r == own_row else 0
+                n_pairs += 1
+    return n_pairs
+
+
+@numba.njit(nogil=True, cache=True)
+def assign_tiles(x, y, x_edges, y_edges, col_start, halo):
+    """Every tile a point belongs to: its own (*core*) and each tile whose box,
+    widened by ``halo`` on every side, contains it (a *halo copy*).
+
+    Tiles are columns ``x_edges[c] <= x < x_edges[c + 1]`` cut into rows by
+    ``y_edges[col_start[c]:col_start[c + 1]]``; tile ids run column by column
+    (``col_start[c] - c + row``).  Points beyond the outer edges belong to the
+    outer tiles.  Returns ``(rows, tiles, core)``: one entry per (point, tile),
+    ``core`` 1 for the point's own tile.  Counted first, then filled (no
+    arrays grown in the loop).
+    """
+    empty = np.empty(0, np.int64)
+    n_pairs = _visit_tiles(x, y, x_edges, y_edges, col_start, halo, empty, empty, empty, False)
+    rows = np.empty(n_pairs, np.int64)
+    tiles = np.empty(n_pairs, np.int64)
+    core = np.empty(n_pairs, np.int64)
+    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, rows, tiles, core, True)
+    return rows, tiles, core
+
+
+@numba.njit(nogil=True, cache=True)
+def _cell_of(value, lower, cell, n):
+    return min(max(np.int64((value - lower) / cell), 0), n - 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def build_cell_list(x, y, z, lower, cell, dims):
+    """Counting sort of the points into cells of side ``cell`` starting at
+    ``lower`` (3,), ``dims`` (3,) cells per axis (points outside are clipped
+    into the outer cells).  Cell ``(ix, iy, iz)`` has number
+    ``(iz * ny + iy) * nx + ix``.  Returns ``(order, start)``: the points of
+    cell k are ``order[start[k]:start[k + 1]]``."""
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    n_cells = nx * ny * nz
+    number = np.empty(x.size, np.int64)
+    start = np.zeros(n_cells + 1, np.int64)
+    for i in range(x.size):
+        k = ((_cell_of(z[i], lower[2], cell, nz) * ny + _cell_of(y[i], lower[1], cell, ny)) * nx
+             + _cell_of(x[i], lower[0], cell, nx))
+        number[i] = k
+        start[k + 1] += 1
+    for k in range(n_cells):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(x.size, np.int64)
+    for i in range(x.size):
+        order[fill[number[i]]] = i
+        fill[number[i]] += 1
+    return order, start
+
+
+@numba.njit(nogil=True, cache=True)
+def _nearest_in_range(xs, ys, zs, lo, hi, px, py, pz, self_index, best2):
+    """Smallest squared distance from (px, py, pz) to the points at sorted
+    positions ``lo:hi`` other than ``self_index``."""
+    vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
+    for j in range(vx.size):
+        dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
+        d2 = dx * dx + dy * dy + dz * dz
+        if d2 < best2 and lo + j != self_index:
+            best2 = d2
+    return best2
+
+
+@numba.njit(nogil=True, cache=True)
+def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
+    """Distance from each query to the nearest *other* point of the list.
+
+    ``xs, ys, zs`` are one channel's points of one ROI in cell order (see
+    :func:`build_cell_list`); ``queries`` are positions in that order.
+    Rings of cells (Chebyshev distance r = 0, 1, ... from the query's cell)
+    are searched until the next ring cannot hold a closer point
+    (best <= r * cell), every cell was seen, or a point was found and the
+    ring lies beyond ``margin[q]`` (the distance beyond which the caller
+    may miss points).  Returns the distances (inf when there is no other
+    point); a distance <= margin is exact, a larger one an upper bound.
+    """
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    widest = max(nx, max(ny, nz))
+    out = np.empty(queries.size, np.float64)
+    for q in range(queries.size):
+        i = queries[q]
+        px, py, pz = xs[i], ys[i], zs[i]
+        cx = _cell_of(px, lower[0], cell, nx)
+        cy = _cell_of(py, lower[1], cell, ny)
+        cz = _cell_of(pz, lower[2], cell, nz)
+        best2 = np.inf
+        for r in range(widest):
+            for iz in range(max(cz - r, 0), min(cz + r, nz - 1) + 1):
+                for iy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+                    row = (iz * ny + iy) * nx
+                    if abs(iz - cz) == r or abs(iy - cy) == r:  # a whole row of the shell
+                        best2 = _nearest_in_range(xs, ys, zs, start[row + max(cx - r, 0)],
+                                                  start[row + min(cx + r, nx - 1) + 1],
+                                                  px, py, pz, i, best2)
+                    else:  # only the two end cells of the row
+                        for ix in (cx - r, cx + r):
+                            if 0 <= ix < nx:
+                                best2 = _nearest_in_range(xs, ys, zs, start[row + ix],
+                                                          start[row + ix + 1], px, py, pz, i,
+                                                          best2)
+            reach = r * cell
+            if best2 <= reach * reach or (reach >= margin[q] and best2 < np.inf):
+                break
+        out[q] = np.sqrt(best2)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius2):
+    """Number of points of the list within ``sqrt(radius2)`` of each query
+    (``|p_q - p_j|² <= radius2``; a query that is itself in the list counts
+    itself: the caller subtracts it).  The list is one channel's points of
+    one ROI in cell order; cells of side ``cell`` are searched ``reach``
+    cells around the query's cell (``reach * cell`` >= the radius).  Queries
+    in spatial order keep the searched cells in cache."""
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    counts = np.zeros(qx.size, np.int64)
+    for q in range(qx.size):
+        px, py, pz = qx[q], qy[q], qz[q]
+        cx = _cell_of(px, lower[0], cell, nx)
+        cy = _cell_of(py, lower[1], cell, ny)
+        cz = _cell_of(pz, lower[2], cell, nz)
+        x_lo, x_hi = max(cx - reach, 0), min(cx + reach, nx - 1)
+        n = 0
+        for iz in range(max(cz - reach, 0), min(cz + reach, nz - 1) + 1):
+            for iy in range(max(cy - reach, 0), min(cy + reach, ny - 1) + 1):
+                row = (iz * ny + iy) * nx
+                lo, hi = start[row + x_lo], start[row + x_hi + 1]
+                vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
+                for j in range(vx.size):
+                    dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
+                    n += 1 if dx * dx + dy * dy + dz * dz <= radius2 else 0
+        counts[q] = n
+    return counts
+
+
+@numba.njit(nogil=True, cache=True)
+def nearest_by_sweep(qx, qy, qz, q_group, q_id, bound, x, y, z, group, ids):
+    """``min(bound, distance to the nearest point of the same group with
+    another id)`` per query: points sorted by x are swept outwards from the
+    query's x in both directions until the x gap alone exceeds the best
+    distance so far.  For the few localizations whose nearest neighbour may
+    lie beyond a tile's halo (``bound``: a distance known to be reachable)."""
+    out = np.empty(qx.size)
+    for q in range(qx.size):
+        best2 = bound[q] * bound[q] if np.isfinite(bound[q]) else np.inf
+        middle = np.searchsorted(x, qx[q])
+        for step in (1, -1):
+            j = middle if step == 1 else middle - 1
+            while 0 <= j < x.size:
+                dx = x[j] - qx[q]
+                if dx * dx > best2:
+                    break
+                if group[j] == q_group[q] and ids[j] != q_id[q]:
+                    dy, dz = y[j] - qy[q], z[j] - qz[q]
+                    best2 = min(best2, dx * dx + dy * dy + dz * dz)
+                j += step
+        out[q] = np.sqrt(best2)
+    return out

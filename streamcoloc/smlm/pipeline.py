@@ -1,0 +1,431 @@
+"""The passes of the co-localization index over a table of any size, on dask.
+
+    survey    one read of the input: counts and precision sums per (ROI,
+              channel), bounding boxes, a sample of positions (tile layout)
+    bucket    one read of the input: rows into tiles plus halo copies, Parquet
+    nearest   per tile: each localization's nearest neighbour in its group;
+              the few that may have one beyond the halo go to ``resolve_far``
+    count     per tile: neighbours per channel within the radii; writes the
+              per-localization rows
+
+Each pass is one ``dask.delayed`` task per input partition or tile, computed
+by ``dask.compute`` on the current scheduler: threads by default, a
+``dask.distributed.Client`` when one is active (the work folder must then be
+visible to the workers).  Tasks return small records that the driver merges;
+a task holds one partition or one tile with its halo.  The formulas that turn
+the merged records into d, LD means and CI live in :mod:`.index`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .grid import TileStore, box_distances, write_parquet
+from .kernels import build_cell_list, count_within, nearest_by_sweep, nearest_other
+from .rois import RoiSpec
+
+SAMPLE_PER_PARTITION = 20_000  # positions per partition for the tile layout
+POINTS_PER_CELL = 1.0  # cell-list density target; count pass: cells >= the radius
+FAR_QUERY_BLOCK = 4096  # queries per block when matching far queries to tiles
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every task needs to know about the columns and the groups.
+
+    ``channels`` and ``roi_keys`` are None in the survey (not known yet).
+    Localization rows become (localization, ROI) rows with
+    ``_group = roi * n_channels + channel`` (dense indices).
+    """
+
+    channel: str
+    rois: RoiSpec
+    precision: str | float
+    has_z: bool
+    channels: tuple | None = None
+    roi_keys: tuple | None = None
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.roi_keys) * len(self.channels)
+
+    def checked_columns(self) -> list[str]:
+        columns = ["x", "y"] + (["z"] if self.has_z else []) + [self.channel]
+        return columns + ([self.precision] if isinstance(self.precision, str) else [])
+
+    def rows(self, part: pd.DataFrame, source: str):
+        """``(positions, roi)``: the rows of ``part`` taking part, once per ROI
+        they fall in, and their ROI (position in ``roi_keys``, or the raw
+        value of the ROI column in the survey).  Raises on missing values."""
+        for column in self.checked_columns():
+            values = part[column]
+            bad = values.isna().to_numpy()
+            if column != self.channel:
+                bad = bad | ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
+            if bad.any():
+                raise ValueError(f"{source}: column {column!r} has NaN or infinite values "
+                                 f"(first at row {part.index[np.argmax(bad)]!r}, {bad.sum()} "
+                                 "rows)")
+        base = np.arange(len(part))
+        if self.channels is not None:
+            base = np.flatnonzero(part[self.channel].isin(self.channels).to_numpy())
+        rows, roi = self.rois.expand(part.iloc[base])
+        if self.rois.column is not None and self.roi_keys is not None:
+            roi = pd.Index(self.roi_keys).get_indexer(roi)
+        return base[rows], roi
+
+    def precisions(self, part: pd.DataFrame, positions) -> np.ndarray:
+        if isinstance(self.precision, str):
+            return part[self.precision].to_numpy(np.float64)[positions]
+        return np.full(len(positions), float(self.precision))
+
+
+def compute(tasks: list) -> list:
+    """Compute delayed tasks on the current scheduler."""
+    return list(dask.compute(*tasks)) if tasks else []
+
+
+# ---------------------------------------------------------------- survey
+
+def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -> dict:
+    """Counts and precision sums per (ROI, channel), bounding box per ROI and
+    a uniform sample of positions (with weights) of one partition."""
+    positions, roi = plan.rows(part, source)
+    if positions.size == 0:  # e.g. outside every ROI
+        return {"n_rows": len(part), "groups": None, "bbox": None, "sample": (np.empty(0),) * 3}
+    xyz = [part[a].to_numpy(np.float64)[positions] for a in ("x", "y", "z") if a in part
+           and (a != "z" or plan.has_z)]
+    if not plan.has_z:
+        xyz.append(np.zeros(positions.size))
+    roi_code, roi_values = pd.factorize(roi, sort=True)
+    channel_code, channel_values = pd.factorize(part[plan.channel].to_numpy()[positions])
+    key = roi_code * len(channel_values) + channel_code
+    size = len(roi_values) * len(channel_values)
+    groups = pd.DataFrame(
+        {"n": np.bincount(key, minlength=size),
+         "precision_sum": np.bincount(key, weights=plan.precisions(part, positions),
+                                      minlength=size)},
+        index=pd.MultiIndex.from_product([roi_values, channel_values], names=["roi", "channel"]))
+    bbox = pd.DataFrame({f"{axis}{end}": [reduce(values[roi_code == r]) if len(roi_values) > 1
+                                          else reduce(values) for r in range(len(roi_values))]
+                         for axis, values in zip("xyz", xyz)
+                         for end, reduce in (("min", np.min), ("max", np.max))},
+                        index=pd.Index(roi_values, name="roi"))
+    take = np.random.default_rng(number).choice(
+        positions.size, min(SAMPLE_PER_PARTITION, positions.size), replace=False)
+    weight = positions.size / max(take.size, 1)
+    return {"n_rows": len(part), "groups": groups[groups["n"] > 0], "bbox": bbox,
+            "sample": (xyz[0][take], xyz[1][take], np.full(take.size, weight))}
+
+
+def survey(partitions: list, plan: Plan, source: str) -> dict:
+    """Merge the partition surveys."""
+    parts = compute([dask.delayed(survey_partition, pure=False)(p, i, plan, source)
+                     for i, p in enumerate(partitions)])
+    seen = [p for p in parts if p["groups"] is not None]
+    if not seen:
+        raise ValueError(f"{source}: no localization left (check the channels and ROIs)")
+    groups = pd.concat([p["groups"] for p in seen]).groupby(level=[0, 1]).sum()
+    boxes = pd.concat([p["bbox"] for p in seen]).groupby(level=0)
+    bbox = pd.concat([boxes[["xmin", "ymin", "zmin"]].min(),
+                      boxes[["xmax", "ymax", "zmax"]].max()], axis=1)
+    sample = [np.concatenate([p["sample"][k] for p in parts]) for k in range(3)]
+    return {"n_rows": [p["n_rows"] for p in parts], "groups": groups, "bbox": bbox,
+            "sample": sample}
+
+
+# ---------------------------------------------------------------- bucket
+
+def bucket_partition(part: pd.DataFrame, number: int, offset: int, plan: Plan,
+                     store: TileStore, source: str) -> np.ndarray:
+    """Write one partition's rows (kernel columns only: the input's other
+    columns are joined back by ``_loc`` at the end) into their tiles;
+    returns the (tiles, groups) counts."""
+    positions, roi = plan.rows(part, source)
+    if positions.size == 0:
+        return np.zeros((store.layout.n_tiles, plan.n_groups), np.int64)
+    axes = ("x", "y", "z") if plan.has_z else ("x", "y")
+    frame = pd.DataFrame({a: part[a].to_numpy(np.float64)[positions] for a in axes})
+    channel = pd.Index(plan.channels).get_indexer(part[plan.channel].to_numpy()[positions])
+    frame["_group"] = np.asarray(roi, np.int64) * len(plan.channels) + channel
+    frame["_loc"] = offset + positions.astype(np.int64)
+    return store.write_partition(frame, number, plan.n_groups)
+
+
+def bucket(partitions: list, offsets, plan: Plan, store: TileStore, source: str) -> np.ndarray:
+    counts = compute([dask.delayed(bucket_partition, pure=False)(p, i, int(o), plan, store, source)
+                      for i, (p, o) in enumerate(zip(partitions, offsets))])
+    return np.sum(counts, axis=0)
+
+
+# ---------------------------------------------------------------- cell lists
+
+@dataclass
+class Points:
+    """Kernel arrays of a tile: its core rows first, then its halo rows."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    group: np.ndarray
+    loc: np.ndarray
+    n_core: int
+
+    @classmethod
+    def of(cls, core: pd.DataFrame, near: pd.DataFrame, has_z: bool) -> "Points":
+        both = [core, near]
+
+        def column(name, dtype):
+            return np.concatenate([f[name].to_numpy(dtype) for f in both])
+
+        z = column("z", np.float64) if has_z else np.zeros(len(core) + len(near))
+        return cls(column("x", np.float64), column("y", np.float64), z,
+                   column("_group", np.int64), column("_loc", np.int64), len(core))
+
+    def take(self, members: np.ndarray) -> "Points":
+        """The points at ascending positions ``members`` (core rows stay first)."""
+        return Points(self.x[members], self.y[members], self.z[members], self.group[members],
+                      self.loc[members], int(np.searchsorted(members, self.n_core)))
+
+    def split(self, key: np.ndarray):
+        """``(value, members)`` per value of ``key`` (ascending positions)."""
+        if key.size and key.min() == key.max():
+            yield int(key[0]), np.arange(key.size)
+            return
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, order.size]):
+            yield int(key[order[lo]]), order[lo:hi]
+
+    def by_roi(self, n_channels: int):
+        """``(roi, core_rows, points)`` per ROI having core rows: the ROI's
+        points (core first) and the tile's core rows among them.  Only points
+        of one ROI interact, so each ROI gets its own cell lists."""
+        for roi, members in self.split(self.group // n_channels):
+            points = self.take(members) if members.size < self.x.size else self
+            if points.n_core:
+                yield roi, members[:points.n_core], points
+
+
+@dataclass
+class CellList:
+    """Points sorted into cubic cells (see :func:`~.kernels.build_cell_list`);
+    ``order[k]`` is the input position of sorted point k."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    start: np.ndarray
+    lower: np.ndarray
+    cell: float
+    dims: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, x, y, z, min_cell: float = 0.0) -> "CellList":
+        """Cells of about :data:`POINTS_PER_CELL` points (over the bounding
+        box), at least ``min_cell`` wide, never more than ~4 per point."""
+        lower = np.array([x.min(), y.min(), z.min()])
+        extent = np.array([x.max(), y.max(), z.max()]) - lower
+        active = extent > 0
+        if active.any():
+            cell = (np.prod(extent[active]) * POINTS_PER_CELL / x.size) ** (1 / active.sum())
+        else:
+            cell = 1.0
+        cell = max(cell, min_cell, 1e-9 * max(1.0, extent.max()))
+        while True:
+            dims = (extent // cell).astype(np.int64) + 1
+            if np.prod(dims.astype(np.float64)) <= 4 * x.size + 64:
+                break
+            cell *= 1.5
+        order, start = build_cell_list(x, y, z, lower, cell, dims)
+        return cls(x[order], y[order], z[order], start, lower, float(cell), dims, order)
+
+    def count(self, qx, qy, qz, radius: float) -> np.ndarray:
+        """Points within ``radius`` (inclusive) of each query; none if < 0."""
+        if radius < 0:
+            return np.zeros(qx.size, np.int64)
+        reach = int(np.ceil(radius / self.cell)) if radius > 0 else 0
+        return count_within(qx, qy, qz, self.x, self.y, self.z, self.start, self.lower,
+                            self.cell, self.dims, reach, radius * radius)
+
+
+# ---------------------------------------------------------------- nearest neighbours
+
+def _margins(x, y, box, halo, bbox) -> np.ndarray:
+    """Distance from each core point to the nearest face of its tile's loaded
+    region (box widened by ``halo``) beyond which the table has points; inf
+    when there is none (the tile saw everything near it)."""
+    x0, x1, y0, y1 = box
+    out = np.full(x.size, np.inf)
+    for face, beyond, distance in ((x0 - halo, x0 - halo > bbox[0], x - (x0 - halo)),
+                                   (x1 + halo, x1 + halo < bbox[1], (x1 + halo) - x),
+                                   (y0 - halo, y0 - halo > bbox[2], y - (y0 - halo)),
+                                   (y1 + halo, y1 + halo < bbox[3], (y1 + halo) - y)):
+        if beyond:
+            out = np.minimum(out, distance)
+    return out
+
+
+def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd_path) -> dict:
+    """Nearest same-group neighbour of the tile's localizations, saved to
+    ``nnd_path`` in core-row order.  Returns per-group counts and sums of
+    the exact distances, and the rows (``far``) whose nearest neighbour may
+    lie beyond the halo, with the best distance seen as an upper bound."""
+    core, near = store.load(tile, store.halo, z=plan.has_z)
+    points = Points.of(core, near, plan.has_z)
+    if points.n_core == 0:
+        return {"n": np.zeros(plan.n_groups), "sum": np.zeros(plan.n_groups), "far": None}
+    margin = _margins(points.x[:points.n_core], points.y[:points.n_core],
+                      store.layout.boxes()[tile], store.halo, bbox)
+    nnd = np.empty(points.n_core)
+    for _, members in points.split(points.group):  # one cell list per (ROI, channel)
+        part = points.take(members)
+        if part.n_core == 0:
+            continue
+        cells = CellList.of(part.x, part.y, part.z)
+        queries = np.flatnonzero(cells.order < part.n_core)  # ascending: memory order
+        rows = members[cells.order[queries]]
+        nnd[rows] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
+                                  cells.cell, cells.dims, queries, margin[rows])
+    group = points.group[:points.n_core]
+    alone = group_sizes[group] < 2  # no other localization in the group anywhere
+    nnd[alone] = np.nan
+    exact = alone | (nnd <= margin)
+    np.save(nnd_path, nnd)
+    found = exact & ~alone
+    far = np.flatnonzero(~exact)
+    return {
+        "n": np.bincount(group[found], minlength=plan.n_groups).astype(np.float64),
+        "sum": np.bincount(group[found], weights=nnd[found], minlength=plan.n_groups),
+        "far": pd.DataFrame({"tile": tile, "position": far, "x": points.x[far],
+                             "y": points.y[far], "z": points.z[far], "group": group[far],
+                             "loc": points.loc[far], "bound": nnd[far]}) if far.size else None,
+    }
+
+
+def nearest_far_in_tile(store: TileStore, tile: int, queries: pd.DataFrame, has_z: bool):
+    """Nearest-neighbour distances of far ``queries`` among the core rows of
+    ``tile``, capped at each query's ``bound``."""
+    reach, x = queries["bound"].to_numpy(), queries["x"].to_numpy()
+    core, _ = store.load(tile, 0.0, z=has_z, window=((x - reach).min(), (x + reach).max()))
+    points = Points.of(core, core.iloc[:0], has_z)
+    order = np.flatnonzero(np.isin(points.group, queries["group"].to_numpy()))
+    order = order[np.argsort(points.x[order], kind="stable")]
+    return nearest_by_sweep(*(queries[c].to_numpy(t) for c, t in
+                              (("x", np.float64), ("y", np.float64), ("z", np.float64),
+                               ("group", np.int64), ("loc", np.int64), ("bound", np.float64))),
+                            points.x[order], points.y[order], points.z[order],
+                            points.group[order], points.loc[order])
+
+
+def resolve_far(far: pd.DataFrame, store: TileStore, tile_counts: np.ndarray,
+                has_z: bool) -> pd.DataFrame:
+    """Exact nearest neighbours of the localizations whose neighbour may lie
+    beyond their tile's halo: every tile holding a localization of the
+    group closer than an upper bound (the best seen, or the farthest corner
+    of the nearest such tile) is searched by brute force.  Returns ``far``
+    with the column ``nnd``."""
+    boxes = store.layout.boxes()
+    candidates = [[] for _ in range(len(boxes))]
+    for lo in range(0, len(far), FAR_QUERY_BLOCK):
+        block = far.iloc[lo:lo + FAR_QUERY_BLOCK]
+        near, farthest = box_distances(block["x"].to_numpy(), block["y"].to_numpy(),
+                                       block["z"].to_numpy(), boxes, store.layout.z_range)
+        holds = tile_counts[:, block["group"].to_numpy()].T  # (queries, tiles)
+        own = block["tile"].to_numpy()
+        holds[np.arange(len(block)), own] -= 1  # the query itself
+        holds = holds > 0
+        bound = np.minimum(block["bound"].to_numpy(),
+                           np.where(holds, farthest, np.inf).min(axis=1))
+        far.iloc[lo:lo + FAR_QUERY_BLOCK, far.columns.get_loc("bound")] = bound
+        for q, tile in zip(*np.nonzero(holds & (near <= bound[:, None]))):
+            candidates[tile].append(lo + q)
+    tasks, owners = [], []
+    for tile, members in enumerate(candidates):
+        if members:
+            tasks.append(dask.delayed(nearest_far_in_tile)(store, tile, far.iloc[members], has_z))
+            owners.append(np.asarray(members))
+    best = np.full(len(far), np.inf)
+    for members, distances in zip(owners, compute(tasks)):
+        np.minimum.at(best, members, distances)
+    return far.assign(nnd=best)
+
+
+# ---------------------------------------------------------------- counts
+
+def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, exclude_self: bool,
+               nnd_path, patch: pd.DataFrame | None, out_dir, offsets) -> dict:
+    """LD and neighbours per other channel of the tile's localizations.
+
+    ``radius[group]`` is the search radius of a group (< 0: undefined).
+    For every ROI and channel o, the ROI's core localizations (in spatial
+    order, for the cache) count the points of o within o's radius; the own
+    channel's count less the localization itself is LD.  Writes the results
+    (``_group``, ``_loc``, ``nnd``, ``ld``, ``n_<o>``) grouped by the input
+    partition they came from (``offsets``: first ``_loc`` of each) to
+    ``out_dir/p<partition>/t<tile>.parquet``; returns per-group sums of
+    LD, and per (group, channel) sums of N and N² for the summary.
+    """
+    halo = max(float(radius.max()), 0.0)
+    core, near = store.load(tile, halo, z=plan.has_z)
+    n_ch = len(plan.channels)
+    sums = {"ld": np.zeros(plan.n_groups), "n": np.zeros((plan.n_groups, n_ch)),
+            "n2": np.zeros((plan.n_groups, n_ch))}
+    if len(core) == 0:
+        return sums
+    points = Points.of(core, near, plan.has_z)
+    counts = np.empty((points.n_core, n_ch), np.int64)
+    for roi, rows, part in points.by_roi(n_ch):
+        r = radius[roi * n_ch:(roi + 1) * n_ch]
+        spatial = CellList.of(part.x[:part.n_core], part.y[:part.n_core], part.z[:part.n_core],
+                              min_cell=max(r.max(), 0.0)).order  # query order
+        qx, qy, qz = part.x[spatial], part.y[spatial], part.z[spatial]
+        counts[rows] = 0  # channels without localizations near the tile
+        for channel, members in part.split(part.group % n_ch):
+            cells = CellList.of(part.x[members], part.y[members], part.z[members],
+                                min_cell=max(r[channel], 0.0))
+            counts[rows[spatial], channel] = cells.count(qx, qy, qz, r[channel])
+    group = points.group[:points.n_core]
+    own = group % n_ch
+    ld = counts[np.arange(group.size), own] - (radius[group] >= 0) + (0 if exclude_self else 1)
+    nnd = np.load(nnd_path)
+    if patch is not None:
+        nnd[patch["position"].to_numpy()] = patch["nnd"].to_numpy()
+    loc = points.loc[:points.n_core]
+    columns = {"_group": group, "_loc": loc, "nnd": nnd, "ld": ld}
+    for c, name in enumerate(plan.channels):
+        columns[f"n_{name}"] = pa.array(counts[:, c], mask=own == c)
+    table = pa.table(columns)
+    source = np.searchsorted(offsets, loc, side="right") - 1
+    for number in np.unique(source):
+        folder = Path(out_dir) / f"p{number:06d}"
+        folder.mkdir(exist_ok=True)
+        write_parquet(table.filter(source == number), folder / f"t{tile:06d}.parquet")
+    sums["ld"] = np.bincount(group, weights=ld, minlength=plan.n_groups)
+    for c in range(n_ch):
+        n = np.where(own == c, 0, counts[:, c]).astype(np.float64)
+        sums["n"][:, c] = np.bincount(group, weights=n, minlength=plan.n_groups)
+        sums["n2"][:, c] = np.bincount(group, weights=n * n, minlength=plan.n_groups)
+    return sums
+
+
+def partition_results(out_dir, number: int, channels) -> pd.DataFrame:
+    """The computed rows of input partition ``number``, sorted by
+    (``_loc``, ``_group``); empty (typed) when it has none."""
+    files = sorted((Path(out_dir) / f"p{number:06d}").glob("*.parquet"))
+    if not files:
+        empty = {"_group": np.int64, "_loc": np.int64, "nnd": np.float64, "ld": np.int64}
+        empty.update({f"n_{c}": "Int64" for c in channels})
+        return pd.DataFrame({k: pd.Series(dtype=t) for k, t in empty.items()})
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    order = np.lexsort([table["_group"].to_numpy(), table["_loc"].to_numpy()])
+    return table.take(order).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get) \
+        .astype({"_group": np.int64, "_loc": np.int64, "ld": np.int64})

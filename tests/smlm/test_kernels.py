@@ -1,0 +1,118 @@
+"""Numba kernels against numpy/scipy brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, count_within,
+                                      nearest_by_sweep, nearest_other)
+from streamcoloc.smlm.pipeline import CellList
+
+
+def points(n, seed, side=1000.0, z=False, duplicates=0):
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(0, side, (n, 3))
+    if not z:
+        xyz[:, 2] = 0
+    xyz[:duplicates] = xyz[n - duplicates:]  # exact duplicates
+    return [np.ascontiguousarray(xyz[:, k]) for k in range(3)]
+
+
+def test_assign_tiles_matches_brute_force():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 100, 3000), rng.uniform(0, 100, 3000)
+    x_edges = np.array([0.0, 30.0, 55.0, 100.0])
+    y_edges = np.array([0.0, 50.0, 100.0, 0.0, 20.0, 70.0, 100.0, 0.0, 100.0])
+    col_start = np.array([0, 3, 7, 9])
+    halo = 6.0
+    rows, tiles, core = assign_tiles(x, y, x_edges, y_edges, col_start, halo)
+    boxes = [(0, 30, 0, 50), (0, 30, 50, 100), (30, 55, 0, 20), (30, 55, 20, 70),
+             (30, 55, 70, 100), (55, 100, 0, 100)]
+    expected = set()
+    for t, (x0, x1, y0, y1) in enumerate(boxes):
+        near = (x >= x0 - halo) & (x <= x1 + halo) & (y >= y0 - halo) & (y <= y1 + halo)
+        own = (x >= x0) & ((x < x1) | (x1 == 100)) & (y >= y0) & ((y < y1) | (y1 == 100))
+        expected |= {(int(i), t, int(own[i])) for i in np.flatnonzero(near)}
+    assert set(zip(rows.tolist(), tiles.tolist(), core.tolist())) == expected
+    assert np.bincount(rows[core == 1], minlength=x.size).tolist() == [1] * x.size
+
+
+def test_build_cell_list_sorts_every_point_into_its_cell():
+    x, y, z = points(2000, 1, z=True)
+    lower, cell = np.zeros(3), 70.0
+    dims = (np.array([1000.0, 1000.0, 1000.0]) // cell).astype(np.int64) + 1
+    order, start = build_cell_list(x, y, z, lower, cell, dims)
+    assert sorted(order.tolist()) == list(range(2000))
+    cells = ((z // cell) * dims[1] + y // cell) * dims[0] + x // cell
+    for k in np.flatnonzero(np.diff(start))[:50]:
+        assert (cells[order[start[k]:start[k + 1]]] == k).all()
+
+
+@pytest.mark.parametrize("z, duplicates", [(False, 0), (False, 30), (True, 10)])
+def test_nearest_other_matches_ckdtree(z, duplicates):
+    x, y, zz = points(3000, 2, z=z, duplicates=duplicates)
+    cells = CellList.of(x, y, zz)
+    queries = np.arange(x.size)
+    got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
+                        cells.dims, queries, np.full(x.size, np.inf))
+    coords = np.stack([x, y, zz], axis=1)[cells.order]
+    expected = cKDTree(coords).query(coords, k=2)[0][:, 1]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert (got == 0).sum() >= 2 * duplicates
+
+
+def test_nearest_other_within_margin_is_exact_beyond_is_an_upper_bound():
+    x, y, z = points(500, 3, side=5000.0)
+    cells = CellList.of(x, y, z)
+    margin = np.random.default_rng(3).uniform(0, 200, x.size)
+    got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
+                        cells.dims, np.arange(x.size), margin)
+    coords = np.stack([cells.x, cells.y, cells.z], axis=1)
+    expected = cKDTree(coords).query(coords, k=2)[0][:, 1]
+    exact = got <= margin
+    assert 0 < exact.sum() < x.size
+    np.testing.assert_allclose(got[exact], expected[exact], rtol=1e-12)
+    assert (got[~exact] >= expected[~exact] * (1 - 1e-12)).all()
+    single = CellList.of(x[:1], y[:1], z[:1])
+    assert np.isinf(nearest_other(single.x, single.y, single.z, single.start, single.lower,
+                                  single.cell, single.dims, np.array([0]), np.array([np.inf])))
+
+
+@pytest.mark.parametrize("z", [False, True])
+def test_count_within_matches_ckdtree(z):
+    x, y, zz = points(4000, 4, z=z, duplicates=20)
+    qx, qy, qz = points(1000, 5, side=1100.0, z=z)
+    for radius in (0.0, 13.0, 40.0, 95.0):
+        cells = CellList.of(x, y, zz, min_cell=radius / 2)
+        got = cells.count(qx, qy, qz, radius)
+        tree = cKDTree(np.stack([x, y, zz], axis=1))
+        expected = tree.query_ball_point(np.stack([qx, qy, qz], axis=1), radius,
+                                         return_length=True)
+        np.testing.assert_array_equal(got, expected)
+    assert (cells.count(qx, qy, qz, -1.0) == 0).all()
+
+
+def test_count_within_is_inclusive():
+    x, y, z = np.array([0.0, 3.0, 0.0]), np.array([0.0, 4.0, 5.0]), np.zeros(3)
+    cells = CellList.of(x, y, z, min_cell=5.0)
+    reach = 1
+    got = count_within(np.zeros(1), np.zeros(1), np.zeros(1), cells.x, cells.y, cells.z,
+                       cells.start, cells.lower, cells.cell, cells.dims, reach, 25.0)
+    assert got.tolist() == [3]  # itself, and two points at exactly 5
+
+
+def test_nearest_by_sweep_matches_brute_force():
+    rng = np.random.default_rng(6)
+    x, y, z = (rng.uniform(0, 1000, 2000) for _ in range(3))
+    group, ids = rng.integers(0, 3, 2000), np.arange(2000)
+    order = np.argsort(x)
+    q = rng.choice(2000, 50, replace=False)
+    bound = np.where(np.arange(50) % 2, np.inf, rng.uniform(5, 60, 50))
+    got = nearest_by_sweep(x[q], y[q], z[q], group[q], ids[q], bound, x[order], y[order],
+                           z[order], group[order], ids[order])
+    d = np.sqrt((x[q, None] - x) ** 2 + (y[q, None] - y) ** 2 + (z[q, None] - z) ** 2)
+    d[(group[q, None] != group) | (ids[q, None] == ids)] = np.inf
+    expected = np.minimum(d.min(axis=1), bound)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -1,0 +1,60 @@
+"""Pieces of the tile passes: splitting a tile by ROI and channel, margins,
+and the far-neighbour fallback against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from streamcoloc.smlm.grid import TileLayout, TileStore
+from streamcoloc.smlm.pipeline import Points, _margins, resolve_far
+
+
+def test_points_split_by_roi_keeps_core_rows_first():
+    group = np.array([3, 0, 2, 1, 0, 3, 2, 1])  # 2 channels: ROI = group // 2
+    points = Points(np.arange(8.0), np.zeros(8), np.zeros(8), group, np.arange(8) + 100, 5)
+    seen = {roi: (rows.tolist(), part.loc.tolist(), part.n_core)
+            for roi, rows, part in points.by_roi(2)}
+    assert seen == {0: ([1, 3, 4], [101, 103, 104, 107], 3),
+                    1: ([0, 2], [100, 102, 105, 106], 2)}
+    assert [(k, m.tolist()) for k, m in points.split(np.zeros(8, int))] == [(0, list(range(8)))]
+
+
+def test_margins_count_only_faces_with_data_beyond():
+    x, y = np.array([5.0, 9.0]), np.array([5.0, 1.0])
+    box, halo = (0.0, 10.0, 0.0, 10.0), 2.0
+    assert _margins(x, y, box, halo, (-100, 100, -100, 100)).tolist() == [7.0, 3.0]
+    assert _margins(x, y, box, halo, (0, 10, 0, 10)).tolist() == [np.inf, np.inf]
+    assert _margins(x, y, box, halo, (0, 100, 0, 10)).tolist() == [7.0, 3.0]
+
+
+def test_resolve_far_finds_neighbours_several_tiles_away(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame({"x": rng.uniform(0, 1000, n), "y": rng.uniform(0, 1000, n),
+                          "_group": rng.integers(0, 3, n), "_loc": np.arange(n)})
+    frame.loc[frame["_group"] == 2, "_group"] = 1
+    lonely = pd.DataFrame({"x": [5.0, 990.0], "y": [5.0, 990.0], "_group": [2, 2],
+                           "_loc": [n, n + 1]})  # a group of two, far apart
+    frame = pd.concat([frame, lonely], ignore_index=True)
+    layout = TileLayout.from_sample(frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                    np.ones(len(frame)), (0, 1000, 0, 1000, 0, 0), len(frame),
+                                    300)
+    store = TileStore(tmp_path, layout, halo=1.0)
+    counts = store.write_partition(frame, 0, 3)
+    queries = frame.sample(40, random_state=1)
+    queries = pd.concat([queries, frame.tail(2)])
+    tiles = np.array([np.flatnonzero((layout.boxes()[:, 0] <= x) & (layout.boxes()[:, 1] >= x)
+                                     & (layout.boxes()[:, 2] <= y) & (layout.boxes()[:, 3] >= y))[0]
+                      for x, y in zip(queries["x"], queries["y"])])
+    far = pd.DataFrame({"tile": tiles, "position": 0, "x": queries["x"].to_numpy(),
+                        "y": queries["y"].to_numpy(), "z": 0.0,
+                        "group": queries["_group"].to_numpy(),
+                        "loc": queries["_loc"].to_numpy(), "bound": np.inf})
+    got = resolve_far(far, store, counts, has_z=False)["nnd"].to_numpy()
+    xy, g = frame[["x", "y"]].to_numpy(), frame["_group"].to_numpy()
+    d = np.sqrt(((far[["x", "y"]].to_numpy()[:, None] - xy[None]) ** 2).sum(-1))
+    d[(far["group"].to_numpy()[:, None] != g) | (far["loc"].to_numpy()[:, None] ==
+                                                 frame["_loc"].to_numpy())] = np.inf
+    np.testing.assert_allclose(got, d.min(axis=1), rtol=1e-12)
+    assert got[-1] > 1000  # across the whole field

@@ -1,0 +1,98 @@
+"""Joint and marginal histograms: chunk kernels, merging on extents, budget."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from streamcoloc.engine.inputs import as_input, make_layout
+from streamcoloc.engine.passes import run_pass
+from streamcoloc.stats import histograms
+from streamcoloc.stats.voxels import Grid, VoxelRules
+
+
+def _histograms(a, b, labels, chunks, max_cells=histograms.MAX_CELLS, rules=VoxelRules(),
+                grids=None, divisors=None):
+    layout = make_layout([as_input(da.from_array(a, chunks=chunks), "a"), as_input(b, "b")],
+                         ["a", "b"], labels, 0)
+    options = histograms.HistogramOptions(np.array([[0, 1]]), rules, grids, max_cells, divisors)
+    (record,) = run_pass([histograms.statistic(options)], layout)
+    return record
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 50, (6, 30, 40)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 20, a.shape)).astype(np.uint16)
+    labels = rng.choice(np.array([0, 3, 2**40]), (30, 40)).astype(np.int64)
+    return a, b, labels
+
+
+@pytest.mark.parametrize("chunks", [(6, 30, 40), (2, 13, 17), (1, 7, 40)])
+def test_joint_tables_equal_numpy_on_any_chunking(chunks):
+    a, b, labels = _data()
+    record = _histograms(a, b, labels, chunks)
+    assert record.joint and len(record.keys) == 2 * 6
+    for (region, s, _), extent, table in zip(record.keys, record.extents, record.tables):
+        inside = labels == region
+        av, bv = a[s][inside].astype(int), b[s][inside].astype(int)
+        expected = np.zeros((av.max() - av.min() + 1, bv.max() - bv.min() + 1), np.int64)
+        np.add.at(expected, (av - av.min(), bv - bv.min()), 1)
+        assert (table == expected).all()
+        assert tuple(extent[:5]) == (av.size, av.min(), av.max(), bv.min(), bv.max())
+        assert extent[histograms.N_ZERO] == np.sum((av == 0) & (bv == 0))
+
+
+def test_over_budget_keeps_marginals_whatever_the_chunking():
+    a, b, labels = _data(1)
+    for chunks in [(6, 30, 40), (1, 7, 9)]:
+        record = _histograms(a, b, labels, chunks, max_cells=100)
+        assert not record.joint
+        for (region, s, _), (hist_a, hist_b) in zip(record.keys, record.tables):
+            inside = labels == region
+            assert (np.bincount(a[s][inside] - a[s][inside].min()) == hist_a).all()
+            assert (np.bincount(b[s][inside] - b[s][inside].min()) == hist_b).all()
+
+
+def test_background_saturation_and_divisors():
+    a = np.array([[0, 5, 10, 255, 30]], np.uint8)
+    b = np.array([[3, 3, 255, 9, 40]], np.uint8)
+    record = _histograms(a, b, None, (1, 5), rules=VoxelRules((4, 2), (255, 255)))
+    (table,) = record.tables
+    extent = record.extents[0]
+    # measured: (0, 1) and (1, 1) and (26, 38); the saturated voxels are out
+    assert extent[histograms.N] == 3 and table.sum() == 3
+    assert table[0, 0] == 1 and table[1, 0] == 1 and table[26, 37] == 1
+    coarse = _histograms(a, b, None, (1, 5), divisors=(10, 10))
+    assert coarse.extents[0][histograms.LO_A] == 0 and coarse.extents[0][histograms.HI_A] == 25
+
+
+def test_float_values_on_a_power_of_two_grid():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-2.0, 7.0, (2, 20, 20))
+    b = a + rng.normal(0, 0.5, a.shape)
+    a[0, 0, 0] = np.nan
+    grids = (Grid.covering(np.nanmin(a), np.nanmax(a)), Grid.covering(b.min(), b.max()))
+    record = _histograms(a, b, None, (1, 10, 20), grids=grids)
+    units = [np.floor(x / g.step) - g.base for x, g in zip((a, b), grids)]
+    finite = np.isfinite(a)
+    for (_, s, _), extent, table in zip(record.keys, record.extents, record.tables):
+        keep = finite[s]
+        ua, ub = units[0][s][keep].astype(int), units[1][s][keep].astype(int)
+        assert table.sum() == keep.sum() and extent[histograms.LO_A] == ua.min()
+        expected = np.zeros_like(table)
+        np.add.at(expected, (ua - ua.min(), ub - ub.min()), 1)
+        assert (table == expected).all()
+
+
+def test_grid_levels_and_exact_thresholds():
+    grid = Grid.covering(0.0, 1.0)
+    assert grid.step == 2.0**-11 and grid.to_grid(1.0) - grid.to_grid(0.0) < 4096  # 2**-12: 4097
+    assert Grid.covering(5.0, 5.0).step == 1.0
+    wide = Grid.covering(-1e6, 3e6)
+    assert (wide.to_grid(3e6) - wide.to_grid(-1e6)) < 4096
+    # a threshold on the grid selects the same voxels in grid units
+    x = np.random.default_rng(0).uniform(0, 1, 1000)
+    t = 37 * grid.step
+    assert ((x >= t) == (grid.to_grid(x) >= grid.to_grid(t))).all()

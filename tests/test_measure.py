@@ -1,0 +1,118 @@
+"""The read plan: one read for integer data, the wide (per-voxel) path equal to
+the joint-table path, float data on a grid, and the threshold conventions."""
+
+from __future__ import annotations
+
+import warnings
+
+import dask.array as da
+import numpy as np
+import pytest
+from scipy import stats
+
+import streamcoloc
+
+from . import reference_costes as ref
+
+COLUMNS = ["pcc_below", "pcc_above", "srcc", "srcc_pvalue", "icq", "tm1", "tm2", "threshold_a",
+           "threshold_b", "overlap", "k1", "k2", "rwc1", "rwc2"]
+METHODS = ["costes", "coloc2-bisection", "cellprofiler-accurate", "cellprofiler-fast",
+           "cellprofiler-faster", "jacop", "otsu", "li", "manual"]
+
+
+def _data(seed=5, shape=(4, 40, 50)):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 300, shape)
+    a = (base + rng.integers(0, 80, shape)).astype(np.uint16)
+    b = (base * 0.8 + rng.integers(0, 90, shape)).astype(np.uint16)
+    labels = rng.integers(0, 3, shape[1:]).astype(np.int32)
+    return a, b, labels
+
+
+def _analyse(a, b, labels, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", streamcoloc.ColocWarning)
+        return streamcoloc.analyse_pairwise(da.from_array(a, chunks=(2, 20, 25)), b,
+                                            label_mask=labels, slice_axis=0, **kwargs)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("convention", ["coloc2", "cellprofiler"])
+def test_wide_path_equals_joint_tables(method, convention):
+    """Tables over budget: marginals, then per-voxel reads give the same numbers."""
+    a, b, labels = _data()
+    kwargs = dict(threshold_method=method, convention=convention)
+    if method == "manual":
+        kwargs.update(threshold_a=150, threshold_b=120)
+    joint = _analyse(a, b, labels, **kwargs)
+    wide = _analyse(a, b, labels, max_table_cells=10, **kwargs)
+    assert (joint.attrs["tables"], wide.attrs["tables"]) == ("joint", "wide")
+    assert joint.attrs["n_reads"] == 1 and wide.attrs["n_reads"] in (2, 3)
+    for column in COLUMNS:
+        np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
+                                   rtol=1e-12, equal_nan=True, err_msg=column)
+    expected_finite = {"rwc1": convention == "cellprofiler", "tm1": True, "pcc_above": True}
+    for column, finite in expected_finite.items():
+        assert np.isfinite(joint[column]).all() == finite, column
+
+
+def test_kendall_over_budget_is_binned_and_said():
+    a, b, labels = _data()
+    exact = _analyse(a, b, labels, metrics=["kendall"])
+    with pytest.warns(streamcoloc.ColocWarning, match="kendall"):
+        binned = streamcoloc.analyse_pairwise(a, b, label_mask=labels, slice_axis=0,
+                                              metrics=["kendall"], max_table_cells=600_000)
+    assert binned.attrs["tables"] == "wide" and binned.attrs["notes"]
+    assert "binned by 2" in binned.attrs["notes"][0]
+    np.testing.assert_allclose(binned["kendall"], exact["kendall"], atol=0.02)
+    s, region = 1, 2
+    inside = labels == region
+    row = exact[(exact["slice"] == s) & (exact["region"] == region)].iloc[0]
+    assert row["kendall"] == pytest.approx(
+        stats.kendalltau(a[s][inside], b[s][inside], method="asymptotic").statistic, abs=1e-12)
+
+
+def test_thresholded_conventions_against_the_tools():
+    a, b, _ = _data(7, shape=(1, 60, 60))
+    table = streamcoloc.analyse_pairwise(a, b, threshold_method="manual", threshold_a=150,
+                                         threshold_b=120)
+    expected = ref.coloc2_thresholded(a.ravel(), b.ravel(), 150, 120)
+    for column in ("tm1", "tm2", "pcc_below", "pcc_above"):
+        assert table[column][0] == pytest.approx(expected[column], rel=1e-12), column
+    cp = streamcoloc.analyse_pairwise(a, b, threshold_method="manual", threshold_a=150,
+                                      threshold_b=120, convention="cellprofiler")
+    fa, fb = a.ravel().astype(float), b.ravel().astype(float)
+    both = (fa >= 150) & (fb >= 120)
+    assert cp["tm1"][0] == pytest.approx(fa[both].sum() / fa[fa >= 150].sum(), rel=1e-12)
+    assert cp["overlap"][0] == pytest.approx(
+        (fa[both] * fb[both]).sum() / np.sqrt((fa[both] ** 2).sum() * (fb[both] ** 2).sum()))
+    rwc = ref.cellprofiler_rwc(fa, fb, 150, 120, operator=">=")
+    assert (cp["rwc1"][0], cp["rwc2"][0]) == pytest.approx(rwc, rel=1e-12)
+
+
+@pytest.mark.parametrize("convention, reference", [("coloc2", ref.coloc2_icq),
+                                                    ("jacop", ref.jacop_icq)])
+def test_icq_conventions(convention, reference):
+    a, b, _ = _data(8, shape=(1, 50, 50))
+    a[0, :10] = a.mean().round()  # values equal to the mean: products of 0
+    assert streamcoloc.li_icq(a, b, convention=convention) == pytest.approx(
+        reference(a.ravel(), b.ravel()), abs=1e-12)
+
+
+def test_float_data_take_two_reads_and_ranks_within_the_grid_bound():
+    rng = np.random.default_rng(9)
+    a = rng.gamma(2.0, 1.0, (30, 40)).astype(np.float32)
+    b = (a + rng.normal(0, 0.7, a.shape)).astype(np.float32)
+    table = streamcoloc.analyse_pairwise(a, b, metrics=["srcc", "pcc"])
+    assert table.attrs["n_reads"] == 2
+    expected = stats.spearmanr(a.ravel(), b.ravel()).statistic
+    # the grid's ties move rho by at most arcsin(ε_a) + arcsin(ε_b)
+    bound = 0.0
+    for x in (a.ravel(), b.ravel()):
+        grid = streamcoloc.stats.voxels.Grid.covering(float(x.min()), float(x.max()))
+        _, counts = np.unique(grid.to_grid(x), return_counts=True)
+        ranks = stats.rankdata(x)
+        eps = np.sqrt((counts * (counts**2 - 1) / 12.0).sum() / ((ranks - ranks.mean()) ** 2).sum())
+        bound += np.arcsin(eps)
+    assert 0 < bound < 0.01
+    assert abs(table["srcc"][0] - expected) <= bound
