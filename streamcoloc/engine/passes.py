@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 
 from ..stats.base import Statistic
+from . import runtime
 from ..stats.regions import ChunkRegions
 
 SPLIT_EVERY = 8
@@ -52,11 +53,21 @@ class Layout:
     def n_blocks(self) -> int:
         return int(np.prod([len(c) for c in self.spatial_chunks]))
 
+    @property
+    def block_bytes(self) -> float:
+        """Average bytes of every source's data per block."""
+        total = sum(s.size * s.dtype.itemsize for s in self.sources)
+        return total / max(self.n_blocks, 1)
+
 
 def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
-    """Read the data once and return each statistic's finalized result."""
-    root = _tree_combine(statistics, chunk_records(statistics, layout))
-    (merged,) = dask.compute(root)
+    """Read the data once and return each statistic's finalized result
+    (with the checkpoints and progress of the current
+    :class:`~.runtime.Session`, if any)."""
+    parts = runtime.checkpointed(chunk_records(statistics, layout), statistics, layout.sources,
+                                 runtime.current())
+    with runtime.progress(parts, layout.block_bytes) as parts:
+        (merged,) = dask.compute(_tree_combine(statistics, parts))
     return [s.finalize(r) for s, r in zip(statistics, merged)]
 
 

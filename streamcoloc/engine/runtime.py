@@ -1,0 +1,184 @@
+"""How passes run: checkpoints that make runs resumable, and progress.
+
+A :class:`Session` (a context manager) sets, for every pass run inside it:
+
+* ``checkpoint``: a folder where each block's records are saved as soon as
+  they are computed (``<folder>/<pass token>/block-<index>.pkl``, written to
+  a temporary file and renamed, so a file is complete or absent).  With
+  ``resume=True`` blocks whose file exists are loaded instead of read and
+  recomputed; the pass token hashes the statistics' options and the data's
+  dask names, so a checkpoint is never reused for other data or options.
+  Records are merged in the same fixed order either way, so a resumed run
+  gives identical results.  Under dask.distributed the folder must be
+  visible to every worker.
+* ``progress``: a line on stderr with blocks done, throughput and time left
+  (dask callbacks for the local schedulers; futures as they complete under
+  a dask.distributed client).
+
+Outside a session passes run plainly, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dask
+from dask.base import tokenize
+from dask.callbacks import Callback
+
+_CURRENT: contextvars.ContextVar = contextvars.ContextVar("streamcoloc_session", default=None)
+
+
+@dataclass
+class Session:
+    """Checkpoint folder (None: no checkpoints), resume, progress display.
+
+    ``computed`` and ``loaded`` count the blocks of this session's passes
+    scheduled for computation and loaded from checkpoints (for tests and
+    provenance)."""
+
+    checkpoint: Path | str | None = None
+    resume: bool = False
+    progress: bool = False
+    stream: object = None
+    computed: int = 0
+    loaded: int = 0
+    _token: object = field(default=None, repr=False)
+
+    def __enter__(self):
+        if self.checkpoint is not None:
+            self.checkpoint = Path(self.checkpoint)
+            if self.checkpoint.exists() and not self.resume:
+                shutil.rmtree(self.checkpoint)
+            self.checkpoint.mkdir(parents=True, exist_ok=True)
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(self, *exc):
+        _CURRENT.reset(self._token)
+        return False
+
+
+def current() -> Session | None:
+    return _CURRENT.get()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def checkpointed(parts: list, statistics, sources, session: Session | None) -> list:
+    """Replace the delayed record of each checkpointed block by a load of its
+    file, and make the others save theirs; without a checkpoint folder the
+    parts are returned unchanged."""
+    if session is None or session.checkpoint is None:
+        return parts
+    folder = session.checkpoint / ("pass-" + tokenize(
+        [s.name for s in statistics], [s.chunk for s in statistics],
+        [src.name for src in sources], [src.chunks for src in sources]))
+    folder.mkdir(parents=True, exist_ok=True)
+    load, save = dask.delayed(_load, pure=False), dask.delayed(_save, pure=False)
+    out = []
+    for index, part in enumerate(parts):
+        path = folder / f"block-{index}.pkl"
+        if session.resume and path.exists():
+            session.loaded += 1
+            out.append(load(str(path)))
+        else:
+            session.computed += 1
+            out.append(save(part, str(path)))
+    return out
+
+
+def _load(path: str):
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _save(records, path: str):
+    directory = os.path.dirname(path)
+    with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as f:
+        pickle.dump(records, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(f.name, path)
+    return records
+
+
+# ---------------------------------------------------------------- progress
+
+class _Display:
+    """Blocks done, GB/s and time left, rewritten in place at most twice a second."""
+
+    def __init__(self, total: int, block_bytes: float, stream):
+        self.total, self.block_bytes = max(total, 1), block_bytes
+        self.stream = stream or sys.stderr
+        self.done, self.started, self.shown = 0, time.perf_counter(), 0.0
+
+    def update(self, n: int = 1, final: bool = False):
+        self.done += n
+        now = time.perf_counter()
+        if not final and now - self.shown < 0.5:
+            return
+        self.shown = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done * self.block_bytes / elapsed / 1e9
+        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        self.stream.write(f"\rstreamcoloc: {self.done}/{self.total} blocks, {rate:.2f} GB/s, "
+                          f"{left:.0f} s left" + ("\n" if final else ""))
+        self.stream.flush()
+
+
+class _LocalProgress(Callback):
+    """Counts finished block tasks of the local (threaded, synchronous) schedulers."""
+
+    def __init__(self, display: _Display, keys: set):
+        super().__init__()
+        self.display, self.keys = display, keys
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if key in self.keys:
+            self.display.update()
+
+    def _finish(self, dsk, state, errored):
+        if not errored:
+            self.display.update(0, final=True)
+
+
+@contextlib.contextmanager
+def progress(parts: list, block_bytes: float):
+    """Show the current session's progress while the block ``parts`` are
+    computed: yields the parts to merge (futures already computed under a
+    dask.distributed client, the parts themselves otherwise, counted by a
+    local-scheduler callback until the context exits)."""
+    session = current()
+    if session is None or not session.progress:
+        yield parts
+        return
+    display = _Display(len(parts), block_bytes, session.stream)
+    client = _client()
+    if client is None:
+        with _LocalProgress(display, {part.key for part in parts}):
+            yield parts
+        return
+    from distributed import as_completed
+
+    futures = client.compute(parts)
+    for _ in as_completed(futures):
+        display.update()
+    display.update(0, final=True)
+    yield futures
+
+
+def _client():
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None

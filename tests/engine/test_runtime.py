@@ -1,0 +1,176 @@
+"""Sessions: checkpoints survive an interrupted or killed run, resume recomputes
+only missing blocks; progress; a worker killed mid-run changes nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pytest
+import zarr
+from dask.callbacks import Callback
+
+import streamcoloc
+from streamcoloc.engine.runtime import Session
+
+N_BLOCKS = 4 * 3 * 2
+
+
+def _volume(path):
+    """Two uint16 channels stored in 24 chunks, opened as zarr arrays."""
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 3000, (8, 60, 40))
+    b = a // 3 + rng.integers(0, 1000, a.shape)
+    arrays = []
+    for name, data in (("a", a), ("b", b)):
+        z = zarr.open_array(str(path / name), mode="w", shape=a.shape, chunks=(2, 20, 20),
+                            dtype="uint16")
+        z[:] = data
+        arrays.append(zarr.open_array(str(path / name), mode="r"))
+    return arrays
+
+
+def _analyse(a, b):
+    """One block per stored chunk (dask arrays keep their chunks)."""
+    return streamcoloc.analyse_pairwise(da.from_zarr(a), da.from_zarr(b),
+                                        metrics=["pcc", "overlap", "mcc", "srcc"])
+
+
+class _StopAfter(Callback):
+    """Raise KeyboardInterrupt (as Ctrl-C would) once ``n`` blocks were saved."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.saved = n, 0
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        name = key[0] if isinstance(key, tuple) else key
+        if str(name).startswith("_save"):
+            self.saved += 1
+            if self.saved == self.n:
+                raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_without_recomputing_saved_blocks(tmp_path):
+    a, b = _volume(tmp_path)
+    plain = _analyse(a, b)
+    checkpoint = tmp_path / "checkpoints"
+    # one thread, so that no other block finishes after the interrupt
+    with pytest.raises(KeyboardInterrupt), dask.config.set(scheduler="synchronous"), \
+            Session(checkpoint=checkpoint), _StopAfter(7):
+        _analyse(a, b)
+    saved = len(list(checkpoint.rglob("block-*.pkl")))
+    assert saved == 7
+    with Session(checkpoint=checkpoint, resume=True) as session:
+        resumed = _analyse(a, b)
+    assert session.loaded == saved
+    assert session.computed == N_BLOCKS - saved
+    pd.testing.assert_frame_equal(plain, resumed, check_exact=True)
+
+
+def test_killed_process_resumes_from_its_checkpoints(tmp_path):
+    """The process is killed (os._exit) after 5 saved blocks; a new process
+    finds the same checkpoint folder (tokens are stable across processes)."""
+    a, b = _volume(tmp_path)
+    script = textwrap.dedent(f"""
+        import os, zarr
+        import dask.array as da
+        from dask.callbacks import Callback
+        import streamcoloc
+        from streamcoloc.engine.runtime import Session
+
+        class Kill(Callback):
+            saved = 0
+            def _posttask(self, key, result, dsk, state, worker_id):
+                name = key[0] if isinstance(key, tuple) else key
+                if str(name).startswith("_save"):
+                    Kill.saved += 1
+                    if Kill.saved == 5:
+                        os._exit(9)
+
+        a = zarr.open_array({str(tmp_path / "a")!r}, mode="r")
+        b = zarr.open_array({str(tmp_path / "b")!r}, mode="r")
+        with Session(checkpoint={str(tmp_path / "ck")!r}), Kill():
+            streamcoloc.analyse_pairwise(da.from_zarr(a), da.from_zarr(b), metrics=["pcc", "overlap", "mcc", "srcc"])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], timeout=300)
+    assert run.returncode == 9
+    saved = len(list((tmp_path / "ck").rglob("block-*.pkl")))
+    assert 5 <= saved < N_BLOCKS
+    with Session(checkpoint=tmp_path / "ck", resume=True) as session:
+        resumed = _analyse(a, b)
+    assert session.loaded == saved and session.computed == N_BLOCKS - saved
+    pd.testing.assert_frame_equal(_analyse(a, b), resumed, check_exact=True)
+
+
+def test_checkpoints_not_reused_for_other_data(tmp_path):
+    a, b = _volume(tmp_path)
+    with Session(checkpoint=tmp_path / "ck"):
+        _analyse(a, b)
+    with Session(checkpoint=tmp_path / "ck", resume=True) as session:
+        swapped = _analyse(b, a)
+    assert session.loaded == 0 and session.computed == N_BLOCKS
+    pd.testing.assert_frame_equal(swapped, _analyse(b, a), check_exact=True)
+
+
+def test_without_resume_old_checkpoints_are_discarded(tmp_path):
+    a, b = _volume(tmp_path)
+    with Session(checkpoint=tmp_path / "ck"):
+        _analyse(a, b)
+    with Session(checkpoint=tmp_path / "ck") as session:
+        _analyse(a, b)
+    assert session.loaded == 0 and session.computed == N_BLOCKS
+
+
+def test_progress_line_only_when_asked(tmp_path):
+    a, b = _volume(tmp_path)
+    shown, silent = io.StringIO(), io.StringIO()
+    with Session(progress=True, stream=shown):
+        _analyse(a, b)
+    with Session(progress=False, stream=silent):
+        _analyse(a, b)
+    last = shown.getvalue().rstrip("\n").split("\r")[-1]
+    assert last.startswith(f"streamcoloc: {N_BLOCKS}/{N_BLOCKS} blocks") and "GB/s" in last
+    assert silent.getvalue() == ""
+
+
+class _KillOnce:
+    """Worker plugin: the first worker to finish ``n`` block tasks dies at
+    once (os._exit), once per test (a marker file)."""
+
+    def __init__(self, n, marker):
+        self.n, self.marker, self.done = n, marker, 0
+
+    def setup(self, worker):
+        self.done = 0
+
+    def transition(self, key, start, finish, **kwargs):
+        name = key[0] if isinstance(key, tuple) else key
+        if finish == "memory" and str(name).startswith("chunk_task"):
+            self.done += 1
+            if self.done == self.n and not os.path.exists(self.marker):
+                open(self.marker, "w").close()
+                os._exit(1)
+
+
+@pytest.mark.timeout(300)
+def test_worker_killed_mid_run_still_gives_the_right_answer(tmp_path):
+    from distributed import Client, LocalCluster
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    plugin = type("KillOnce", (_KillOnce, WorkerPlugin), {})(3, str(tmp_path / "killed"))
+    a, b = _volume(tmp_path)
+    expected = _analyse(a, b)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        client.register_plugin(plugin)
+        result = _analyse(a, b)
+    assert os.path.exists(tmp_path / "killed"), "no worker was killed: the test proved nothing"
+    pd.testing.assert_frame_equal(expected, result, check_exact=True)
