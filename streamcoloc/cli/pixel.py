@@ -9,7 +9,6 @@ source is kept in ``OUT/sources`` so that ``--resume`` skips it.
 
 from __future__ import annotations
 
-import glob
 import sys
 import time
 import warnings
@@ -24,7 +23,7 @@ from ..readers.rois import rois_to_labels
 from ..reports import write_results
 from ..stats.histograms import MAX_CELLS
 from ..stats.joint import ICQ_CONVENTIONS
-from . import execution
+from . import batch, execution
 
 SHOWN_COLUMNS = ["region", "slice", "channel_a", "channel_b", "n_pixels", "pcc", "srcc", "icq",
                  "m1", "m2", "tm1", "tm2", "threshold_a", "threshold_b"]
@@ -92,23 +91,9 @@ def _floats(text, n=None, what="values"):
     return values
 
 
-def expand(patterns) -> list[Path]:
-    """Paths, with globs expanded (sorted); a glob matching nothing is an error."""
-    paths = []
-    for pattern in patterns:
-        if any(c in pattern for c in "*?["):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise FileNotFoundError(f"no file matches {pattern!r}")
-            paths += [Path(m) for m in matches]
-        else:
-            paths.append(Path(pattern))
-    return paths
-
-
 def run(args) -> int:
     started = time.perf_counter()
-    paths = expand(args.paths)
+    paths = batch.expand(args.paths)
     images = [open_image(p, level=args.level) for p in paths]
     pair = len(images) == 2 and all(_channels(i) == 1 for i in images)
     options = _options(args)
@@ -123,7 +108,9 @@ def run(args) -> int:
         elif len(images) == 1:
             table = _image(images[0], paths[0], args, options)
         else:
-            table = _batch(images, paths, args, options, out)
+            image_of = dict(zip(paths, images))
+            table = batch.each_source(paths, out, args.resume,
+                                      lambda path, _: _image(image_of[path], path, args, options))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     write_results(table, out, inputs=inputs, extra={
@@ -195,26 +182,6 @@ def _image(image, path: Path, args, options):
                                 channel_a=names[0], channel_b=names[1], label_mask=labels,
                                 **options)
     return analyse_all_to_all(image, "c", channel_names=names, label_mask=labels, **options)
-
-
-def _batch(images, paths, args, options, out: Path):
-    """Each image on its own; finished sources are kept for --resume."""
-    done = out / "sources"
-    done.mkdir(parents=True, exist_ok=True)
-    tables = []
-    for number, (image, path) in enumerate(zip(images, paths)):
-        saved = done / f"{number:05d}.parquet"
-        if args.resume and saved.exists():
-            table = pd.read_parquet(saved)
-        else:
-            table = _image(image, path, args, options)
-            table.insert(0, "source", str(path))
-            table.to_parquet(saved)
-        tables.append(table)
-    table = pd.concat(tables, ignore_index=True)
-    table.attrs.update(tables[0].attrs)
-    table.attrs["sources"] = [str(p) for p in paths]
-    return table
 
 
 def _channel_list(args):

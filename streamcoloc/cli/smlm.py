@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
+from ..reports import write_results
 from ..smlm import coloc_index, read_localizations
 from ..smlm.readers import FORMATS
+from . import batch, execution
 
+#: seconds before dask's progress bar appears (short runs stay quiet)
+PROGRESS_AFTER = 2.0
 SHOWN_COLUMNS = ["roi", "channel", "other", "n", "mnnd", "precision", "d", "mean_ld", "mean_ci",
                  "sem_ci"]
 
@@ -24,8 +30,14 @@ def add_parser(commands) -> None:
                     "any size). Writes the summary (results.csv/.parquet), the per-"
                     "localization table (localizations.parquet), run.json and CI maps "
                     "(plots/).")
-    smlm.add_argument("locs", nargs="+", help="localization file(s): ThunderSTORM/ONI/plain "
-                                              "CSV, Parquet, Picasso or DECODE HDF5")
+    smlm.add_argument("locs", nargs="+", help="localization file(s) or globs: ThunderSTORM/ONI/"
+                                              "plain CSV, Parquet, Picasso or DECODE HDF5; "
+                                              "the channels of one dataset (one file per "
+                                              "channel, or one with a channel column)")
+    smlm.add_argument("--batch", action="store_true",
+                      help="each file is a dataset of its own (with a channel column): one "
+                           "summary table with a 'source' column, each dataset's full results "
+                           "in OUT/sources/NNNNN/; --resume skips finished datasets")
     smlm.add_argument("--format", default="auto", choices=FORMATS, help="file format (auto)")
     smlm.add_argument("--channel-col", default="channel",
                       help="channel column after reading (default: the standard 'channel'; "
@@ -49,6 +61,7 @@ def add_parser(commands) -> None:
     smlm.add_argument("--workdir", help="folder for the bucketed table (default: temp)")
     smlm.add_argument("--no-plots", action="store_true", help="skip the PNG maps")
     smlm.add_argument("--out", required=True, help="results folder to write")
+    execution.add_arguments(smlm)
     smlm.set_defaults(run=run_smlm)
 
 
@@ -73,28 +86,61 @@ def run_smlm(args) -> int:
     started = time.perf_counter()
     if args.roi and args.roi_col:
         raise ValueError("give either --roi or --roi-col, not both")
-    names = _split(args.channel_names)
-    locs = read_localizations(args.locs, args.format, channel=names,
-                              pixel_size=args.pixel_size, precision=args.precision)
+    paths = batch.expand(args.locs)
+    out = Path(args.out)
+    with warnings.catch_warnings(record=True) as caught, execution.execution(args, out), \
+            _progress(args):
+        warnings.simplefilter("always")
+        if args.batch:
+            summary = batch.each_source(paths, out, args.resume,
+                                        lambda path, folder: _analyse([path], args, folder))
+            write_results(summary, out, inputs=_inputs(args, paths),
+                          extra={"warnings": [str(w.message) for w in caught]})
+        else:
+            summary = _analyse(paths, args, out, caught)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
+        shown = (["source"] if args.batch else []) + SHOWN_COLUMNS
+        print(summary[shown].to_string(index=False, max_rows=60))
+    print(f"\nresults written to {out}/ (results.csv, results.parquet, "
+          f"{'sources/' if args.batch else 'localizations.parquet'}, run.json, plots/) in "
+          f"{time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _analyse(paths, args, out: Path, caught=()) -> pd.DataFrame:
+    """The CI of one dataset (the files of its channels), written to ``out``;
+    returns the summary table."""
+    locs = read_localizations([str(p) for p in paths], args.format,
+                              channel=_split(args.channel_names), pixel_size=args.pixel_size,
+                              precision=args.precision)
     roi = args.roi_col or ([parse_roi(r) for r in args.roi] if args.roi else None)
     channels = _split(args.channels)
     if channels is not None:  # compare as the column's values: numbers stay numbers
         column = locs[args.channel_col]
         if column.dtype.kind in "iuf":
             channels = [column.dtype.type(c) for c in channels]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = coloc_index(locs, channel=args.channel_col, channels=channels, roi=roi,
-                             radius_factor=args.radius_factor,
-                             exclude_self=not args.include_self, tile_points=args.tile_points,
-                             workdir=args.workdir)
+    result = coloc_index(locs, channel=args.channel_col, channels=channels, roi=roi,
+                         radius_factor=args.radius_factor, exclude_self=not args.include_self,
+                         tile_points=args.tile_points, workdir=args.workdir)
     result.attrs["warnings"] = [str(w.message) for w in caught]
-    out = result.write(args.out, inputs={"paths": [str(p) for p in args.locs],
-                                         "format": args.format}, plots=not args.no_plots)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
-        print(result.summary[SHOWN_COLUMNS].to_string(index=False, max_rows=60))
-    print(f"\nresults written to {out}/ (results.csv, results.parquet, localizations.parquet, "
-          f"run.json, plots/) in {time.perf_counter() - started:.1f} s")
-    return 0
+    result.write(out, inputs=_inputs(args, paths), plots=not args.no_plots)
+    return result.summary
+
+
+def _inputs(args, paths) -> dict:
+    return {"paths": [str(p) for p in paths], "format": args.format}
+
+
+@contextlib.contextmanager
+def _progress(args):
+    """dask's task progress bar on stderr for the local schedulers (the
+    dashboard shows a cluster's), unless --quiet."""
+    if args.quiet or args.scheduler or args.workers:
+        yield
+        return
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar(out=sys.stderr, minimum=PROGRESS_AFTER):
+        yield

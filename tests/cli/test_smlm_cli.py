@@ -85,3 +85,39 @@ def test_registered_in_the_main_command(two_channel_csv, tmp_path):
     _, path = two_channel_csv
     assert main(["smlm", str(path), "--no-plots", "--out", str(tmp_path / "m")]) == 0
     assert main(["smlm", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "m")]) == 2
+
+
+def test_smlm_batch_of_a_glob_with_source_column_and_resume(tmp_path):
+    for seed in (0, 1):
+        table = simulate("clusters", n_clusters=10, seed=seed)
+        table.to_csv(tmp_path / f"well{seed}.csv", index=False)
+    out = tmp_path / "res"
+    assert run(["smlm", str(tmp_path / "well*.csv"), "--batch", "--no-plots", "--quiet",
+                "--out", str(out)]) == 0
+    summary = pd.read_parquet(out / "results.parquet")
+    assert list(summary["source"].unique()) == [str(tmp_path / f"well{s}.csv") for s in (0, 1)]
+    for seed in (0, 1):
+        part = summary[summary["source"] == str(tmp_path / f"well{seed}.csv")]
+        expected = coloc_index(simulate("clusters", n_clusters=10, seed=seed)).summary
+        np.testing.assert_allclose(part["mean_ci"], expected["mean_ci"], rtol=1e-12)
+        assert (out / "sources" / f"{seed:05d}" / "localizations.parquet").exists()
+    # resume: a finished source is read back, not recomputed
+    saved = out / "sources" / "00001.parquet"
+    marked = pd.read_parquet(saved)
+    marked["mean_ci"] = 42.0
+    marked.to_parquet(saved)
+    assert run(["smlm", str(tmp_path / "well*.csv"), "--batch", "--no-plots", "--quiet",
+                "--resume", "--out", str(out)]) == 0
+    resumed = pd.read_parquet(out / "results.parquet")
+    assert (resumed[resumed["source"].str.endswith("well1.csv")]["mean_ci"] == 42.0).all()
+    assert resumed[resumed["source"].str.endswith("well0.csv")]["mean_ci"].tolist() == \
+        summary[summary["source"].str.endswith("well0.csv")]["mean_ci"].tolist()
+
+
+def test_smlm_progress_unless_quiet(two_channel_csv, tmp_path, capsys, monkeypatch):
+    _, path = two_channel_csv
+    monkeypatch.setattr(smlm_cli, "PROGRESS_AFTER", 0)
+    assert run(["smlm", str(path), "--no-plots", "--out", str(tmp_path / "a")]) == 0
+    assert "Completed" in capsys.readouterr().err
+    assert run(["smlm", str(path), "--no-plots", "--quiet", "--out", str(tmp_path / "b")]) == 0
+    assert "Completed" not in capsys.readouterr().err
