@@ -24,6 +24,7 @@ from .analysis import (
 )
 from .stats.costes import CostesResult
 from .readers import open_image
+from . import accessor  # noqa: F401  (registers the xarray .coloc accessor)
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..readers import open_image
-from . import pixel, smlm
+from . import pixel, report, smlm
 
 
 def main(argv=None) -> int:
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--shape", default="64,1024,1024", help="Z,Y,X of the sample volume")
     demo.set_defaults(run=_run_demo)
     smlm.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 
