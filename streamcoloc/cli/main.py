@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="generate a sample OME-Zarr volume with known colocalization and "
                      "analyse it", description="Writes DIR/sample.ome.zarr (two channels and a "
-                     "label image) and DIR/results, then prints the table.")
+                     "label image) and DIR/results (with report.html), then prints the table.")
     demo.add_argument("--out", default="demo_out", help="folder for data and results")
     demo.add_argument("--shape", default="64,1024,1024", help="Z,Y,X of the sample volume")
     demo.set_defaults(run=_run_demo)
@@ -53,6 +53,8 @@ def _run_demo(args) -> int:
           f"in {time.perf_counter() - started:.1f} s")
     status = main(["pixel", str(sample["image"]), "--labels", str(sample["labels"]),
                    "--out", str(out / "results")])
+    if status == 0:
+        status = main(["report", str(out / "results")])
     image = open_image(sample["image"])
     measured, _ = pearson(image.isel(c=0), image.isel(c=1))
     print(f"whole volume: PCC {measured:.4f}, expected PCC {sample['expected_pcc']:.4f} "
