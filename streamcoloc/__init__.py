@@ -22,6 +22,9 @@ from .analysis import (
     spearman,
     threshold,
 )
+from .objects import ObjectLabels, ObjectTable, label_objects, object_table
+from .spatial import (CCFResult, ColocMap, Cytofluorogram, ICAResult, coloc_map, cytofluorogram,
+                      li_ica, van_steensel_ccf)
 from .stats.costes import CostesResult
 from .readers import open_image
 from . import accessor  # noqa: F401  (registers the xarray .coloc accessor)
@@ -29,7 +32,9 @@ from . import accessor  # noqa: F401  (registers the xarray .coloc accessor)
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALL_METRICS", "COLUMNS", "ColocWarning", "CostesResult", "analyse_all_to_all",
-    "analyse_pairwise", "costes_regression", "costes_threshold", "kendall", "li_icq", "manders",
-    "manders_roi", "open_image", "overlap", "pearson", "spearman", "threshold",
+    "ALL_METRICS", "COLUMNS", "CCFResult", "ColocMap", "ColocWarning", "CostesResult",
+    "Cytofluorogram", "ICAResult", "ObjectLabels", "ObjectTable", "analyse_all_to_all",
+    "analyse_pairwise", "coloc_map", "costes_regression", "costes_threshold", "cytofluorogram",
+    "kendall", "label_objects", "li_ica", "li_icq", "manders", "manders_roi", "object_table",
+    "open_image", "overlap", "pearson", "spearman", "threshold", "van_steensel_ccf",
 ]

@@ -18,25 +18,30 @@ from pathlib import Path
 from ..engine.runtime import Session
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser, resume: bool = True) -> None:
+    """--scheduler, --workers, --quiet and (for commands with checkpointed
+    passes) --resume."""
     group = parser.add_argument_group("execution")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on this dask.distributed scheduler (tcp://host:port)")
     group.add_argument("--workers", type=int, metavar="N",
                        help="start a local dask cluster of N worker processes")
     group.add_argument("--quiet", action="store_true", help="no progress output")
-    group.add_argument("--resume", action="store_true",
-                       help="reuse the checkpoints of an interrupted run into the same --out")
+    if resume:
+        group.add_argument("--resume", action="store_true",
+                           help="reuse the checkpoints of an interrupted run into the same --out")
 
 
 @contextlib.contextmanager
 def execution(args, out: Path):
     """The cluster (if asked) and the :class:`~streamcoloc.engine.runtime.Session`
-    of a command writing into ``out``; the checkpoints are removed once the
-    command has finished."""
+    of a command writing into ``out``.  Commands with ``--resume`` checkpoint
+    their passes in ``out/checkpoints``, removed once the command has
+    finished."""
     if args.scheduler and args.workers:
         raise ValueError("give --scheduler or --workers, not both")
-    checkpoint = Path(out) / "checkpoints"
+    resumable = hasattr(args, "resume")
+    checkpoint = Path(out) / "checkpoints" if resumable else None
     with contextlib.ExitStack() as stack:
         client = None
         if args.scheduler or args.workers:
@@ -53,7 +58,9 @@ def execution(args, out: Path):
                 client = stack.enter_context(Client(args.scheduler))
             if not args.quiet:
                 print(f"streamcoloc: dask dashboard {client.dashboard_link}", file=sys.stderr)
-        session = stack.enter_context(Session(checkpoint=checkpoint, resume=args.resume,
+        session = stack.enter_context(Session(checkpoint=checkpoint,
+                                              resume=resumable and args.resume,
                                               progress=not args.quiet))
         yield session
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    if checkpoint is not None:
+        shutil.rmtree(checkpoint, ignore_errors=True)

@@ -8,17 +8,22 @@ import time
 from pathlib import Path
 
 from ..readers import open_image
-from . import pixel, report, smlm
+from . import objects, pixel, report, smlm, spatial
 
 
 def main(argv=None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """The ``streamcoloc`` command: bad input is a one-line error and exit 2."""
     try:
-        return args.run(args)
+        return run_command(argv)
     except (ValueError, TypeError, FileNotFoundError) as error:
         print(f"streamcoloc: error: {error}", file=sys.stderr)
         return 2
+
+
+def run_command(argv=None) -> int:
+    """Parse ``argv`` and run the command, letting its errors propagate."""
+    args = _parser().parse_args(argv)
+    return args.run(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--shape", default="64,1024,1024", help="Z,Y,X of the sample volume")
     demo.set_defaults(run=_run_demo)
     smlm.add_parser(commands)
+    objects.add_parser(commands)
+    spatial.add_parser(commands)
     report.add_parser(commands)
     return parser
 

@@ -23,7 +23,7 @@ from ..readers.rois import rois_to_labels
 from ..reports import write_results
 from ..stats.histograms import MAX_CELLS
 from ..stats.joint import ICQ_CONVENTIONS
-from . import batch, execution
+from . import batch, execution, inputs
 
 SHOWN_COLUMNS = ["region", "slice", "channel_a", "channel_b", "n_pixels", "pcc", "srcc", "icq",
                  "m1", "m2", "tm1", "tm2", "threshold_a", "threshold_b"]
@@ -82,15 +82,6 @@ def add_parser(commands) -> None:
     pixel.set_defaults(run=run)
 
 
-def _floats(text, n=None, what="values"):
-    if text is None:
-        return None
-    values = [float(v) for v in text.split(",")]
-    if n is not None and len(values) != n:
-        raise ValueError(f"{what} needs {n} comma-separated numbers, got {text!r}")
-    return values
-
-
 def run(args) -> int:
     started = time.perf_counter()
     paths = batch.expand(args.paths)
@@ -122,8 +113,8 @@ def run(args) -> int:
 
 
 def _options(args) -> dict:
-    thresholds = _floats(args.thresholds, 2, "--thresholds")
-    background = _floats(args.background, None, "--background")
+    thresholds = inputs.numbers(args.thresholds, 2, "--thresholds")
+    background = inputs.numbers(args.background, None, "--background")
     if background is not None and len(background) == 1:
         background = background[0]
     options = dict(metrics=args.metrics.split(","), slice_axis=args.slice_axis,
@@ -162,7 +153,7 @@ def _labels(args, image, path: Path):
 
 
 def _pair(images, paths, args, options):
-    names = _channel_list(args) or [paths[0].stem, paths[1].stem]
+    names = inputs.names(args.channels) or [paths[0].stem, paths[1].stem]
     a, b = (i.isel(c=0, drop=True) if "c" in i.dims else i for i in images)
     return analyse_pairwise(a, b, channel_a=names[0], channel_b=names[1],
                             label_mask=_labels(args, a, paths[0]), **options)
@@ -171,10 +162,10 @@ def _pair(images, paths, args, options):
 def _image(image, path: Path, args, options):
     if "c" not in image.dims:
         raise ValueError(f"{path} has no channel axis 'c' (dims {image.dims}); give two paths")
-    channels = _channel_list(args)
+    channels = inputs.names(args.channels)
     if channels is not None:
-        image = image.isel(c=[_channel_index(image, c) for c in channels])
-    names = [str(v) for v in image.coords["c"].values] if "c" in image.coords else None
+        image = image.isel(c=[inputs.channel_index(image, c) for c in channels])
+    names = inputs.channel_labels(image)
     labels = _labels(args, image, path)
     if image.sizes["c"] == 2:
         names = names or ["c0", "c1"]
@@ -182,21 +173,6 @@ def _image(image, path: Path, args, options):
                                 channel_a=names[0], channel_b=names[1], label_mask=labels,
                                 **options)
     return analyse_all_to_all(image, "c", channel_names=names, label_mask=labels, **options)
-
-
-def _channel_list(args):
-    return None if args.channels is None else [c.strip() for c in args.channels.split(",")]
-
-
-def _channel_index(image, channel: str) -> int:
-    if "c" in image.coords:
-        labels = [str(v) for v in image.coords["c"].values]
-        if channel in labels:
-            return labels.index(channel)
-    if channel.isdigit() and int(channel) < image.sizes["c"]:
-        return int(channel)
-    known = list(image.coords["c"].values) if "c" in image.coords else list(range(image.sizes["c"]))
-    raise ValueError(f"unknown channel {channel!r}; the image has {known}")
 
 
 def _print_table(table: pd.DataFrame) -> None:

@@ -9,16 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from streamcoloc.cli import smlm as smlm_cli
+from streamcoloc.cli.main import run_command as run
 from streamcoloc.smlm import coloc_index, simulate
-
-
-def run(argv) -> int:
-    """Parse and run like ``streamcoloc`` does, with only the smlm command."""
-    parser = argparse.ArgumentParser(prog="streamcoloc")
-    smlm_cli.add_parser(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
 
 
 @pytest.fixture
@@ -116,7 +108,7 @@ def test_smlm_batch_of_a_glob_with_source_column_and_resume(tmp_path):
 
 def test_smlm_progress_unless_quiet(two_channel_csv, tmp_path, capsys, monkeypatch):
     _, path = two_channel_csv
-    monkeypatch.setattr(smlm_cli, "PROGRESS_AFTER", 0)
+    monkeypatch.setattr("streamcoloc.cli.smlm.PROGRESS_AFTER", 0)
     assert run(["smlm", str(path), "--no-plots", "--out", str(tmp_path / "a")]) == 0
     assert "Completed" in capsys.readouterr().err
     assert run(["smlm", str(path), "--no-plots", "--quiet", "--out", str(tmp_path / "b")]) == 0
