@@ -25,6 +25,7 @@ from .analysis import (
 from .objects import ObjectLabels, ObjectTable, label_objects, object_table
 from .spatial import (CCFResult, ColocMap, Cytofluorogram, ICAResult, coloc_map, cytofluorogram,
                       li_ica, van_steensel_ccf)
+from .significance import RandomizationResult, costes_randomization, psf_from_optics
 from .stats.costes import CostesResult
 from .readers import open_image
 from . import accessor  # noqa: F401  (registers the xarray .coloc accessor)
@@ -33,8 +34,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALL_METRICS", "COLUMNS", "CCFResult", "ColocMap", "ColocWarning", "CostesResult",
-    "Cytofluorogram", "ICAResult", "ObjectLabels", "ObjectTable", "analyse_all_to_all",
-    "analyse_pairwise", "coloc_map", "costes_regression", "costes_threshold", "cytofluorogram",
-    "kendall", "label_objects", "li_ica", "li_icq", "manders", "manders_roi", "object_table",
-    "open_image", "overlap", "pearson", "spearman", "threshold", "van_steensel_ccf",
+    "Cytofluorogram", "ICAResult", "ObjectLabels", "ObjectTable", "RandomizationResult",
+    "analyse_all_to_all", "analyse_pairwise", "coloc_map", "costes_randomization",
+    "costes_regression", "costes_threshold", "cytofluorogram", "kendall", "label_objects",
+    "li_ica", "li_icq", "manders", "manders_roi", "object_table", "open_image", "overlap",
+    "pearson", "psf_from_optics", "spearman", "threshold", "van_steensel_ccf",
 ]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..readers import open_image
-from . import objects, pixel, report, smlm, spatial
+from . import objects, pixel, report, significance, smlm, spatial
 
 
 def main(argv=None) -> int:
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     smlm.add_parser(commands)
     objects.add_parser(commands)
     spatial.add_parser(commands)
+    significance.add_parser(commands)
     report.add_parser(commands)
     return parser
 

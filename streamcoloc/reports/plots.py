@@ -1,6 +1,7 @@
-"""PNG figures of the spatial diagnostics (cytofluorogram, CCF, ICA, maps).
+"""PNG figures of the diagnostics (cytofluorogram, CCF, ICA, maps, randomization).
 
-Each function draws one result of :mod:`streamcoloc.spatial` into a PNG file
+Each function draws one result of :mod:`streamcoloc.spatial` or
+:mod:`streamcoloc.significance` into a PNG file
 and returns its path.  Histograms are drawn with log-scaled counts (empty
 bins left blank), since voxel counts span orders of magnitude.  Matplotlib
 is used through its object API with the Agg canvas (no pyplot, no global
@@ -99,6 +100,28 @@ def plot_map(result, path, max_pixels: int = 2048) -> Path:
     ax.set_title(f"{result.kind}{window} ({where}" + (f", every {step}th pixel)" if step > 1
                                                       else ")"))
     figure.colorbar(image, ax=ax, label=result.kind)
+    return _save(figure, path)
+
+
+def plot_randomization(result, path, title: str | None = None) -> Path:
+    """Histogram of ``result.null`` (a
+    :class:`~streamcoloc.significance.RandomizationResult`) with the observed
+    r as a vertical line and the p-values in the title."""
+    null = result.null[np.isfinite(result.null)]
+    figure = Figure(figsize=(6, 4))
+    ax = figure.add_subplot()
+    if null.size:
+        ax.hist(null, bins=min(50, max(10, null.size // 5)), color="0.6",
+                label=f"randomized r ({null.size})")
+    if np.isfinite(result.observed):
+        ax.axvline(result.observed, color="crimson", label=f"observed r = {result.observed:.4f}")
+    ax.set_xlabel("Pearson's r")
+    ax.set_ylabel("randomizations")
+    ax.legend(loc="best", fontsize=8)
+    heading = title or f"Costes randomization ({result.method}, block {result.block_size})"
+    ax.set_title(f"{heading}\np = {result.p_value:.4g}, z = {result.z_score:.3g}, "
+                 f"Coloc 2 P-value = {result.coloc2_p_value:.4g}", fontsize=9)
+    figure.tight_layout()
     return _save(figure, path)
 
 

@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from streamcoloc import ColocWarning
+from streamcoloc import ColocWarning, costes_randomization
 from streamcoloc.reports import plots
 from streamcoloc.spatial import coloc_map, cytofluorogram, li_ica, van_steensel_ccf
 
@@ -47,3 +47,11 @@ def test_figures_without_fit_or_thresholds(tmp_path):
     assert_png(plots.plot_ccf(ccf, tmp_path / "ccf.png"), (480, 720))
     cyto = cytofluorogram(flat, other, threshold=None)
     assert_png(plots.plot_cytofluorogram(cyto, tmp_path / "cyto.png"), (600, 720))
+
+
+def test_randomization_histogram(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 100, (4, 12, 12)).astype(np.uint16)
+    result = costes_randomization(a, a // 2 + rng.integers(0, 50, a.shape).astype(np.uint16),
+                                  n_iter=20, seed=0)
+    assert_png(plots.plot_randomization(result, tmp_path / "null.png"), (480, 720))
