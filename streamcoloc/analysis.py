@@ -272,7 +272,7 @@ def analyse_pairwise(a, b, *, label_mask=None, metrics=ALL_METRICS, threshold_me
                      slice_axis=None, background=None, exclude_saturated=False,
                      convention="coloc2", icq_convention="coloc2", scale=None,
                      percentile=50.0, percent_of_max=15.0,
-                     max_table_cells=histograms.MAX_CELLS):
+                     max_table_cells=histograms.MAX_CELLS, diagnostics=()):
     """Colocalization metrics of two channels per region (and per slice).
 
     Parameters
@@ -323,6 +323,11 @@ def analyse_pairwise(a, b, *, label_mask=None, metrics=ALL_METRICS, threshold_me
         Memory budget (cells, 8 bytes each) of the joint histograms of all
         (region, slice, pair) rows; beyond it a second read computes the
         joint quantities voxel by voxel.
+    diagnostics : sequence of str
+        Any of 'cytofluorogram', 'ccf', 'ica', 'randomization': computed
+        for the pair over the image (the labelled voxels, with a label image
+        of the image's shape), not per region or slice; see
+        :mod:`streamcoloc.diagnostics`.
 
     Returns
     -------
@@ -330,15 +335,23 @@ def analyse_pairwise(a, b, *, label_mask=None, metrics=ALL_METRICS, threshold_me
         One row per (region, slice) with at least one voxel, columns
         :data:`COLUMNS`; ``n_excluded`` counts voxels dropped for NaN/Inf or
         saturation.  ``DataFrame.attrs`` holds the provenance (conventions,
-        threshold method, reads, exclusions, chunking, timing) and the
-        Costes walks (``costes``).
+        threshold method, reads, exclusions, chunking, timing), the Costes
+        walks (``costes``) and the diagnostics' results (``diagnostics``).
     """
     channels = [as_input(a, "a"), as_input(b, "b")]
     options = _options(metrics, threshold_method, threshold_a, threshold_b, convention,
                        icq_convention, background, exclude_saturated, scale, percentile,
                        percent_of_max, max_table_cells)
-    return _analyse(channels, [channel_a, channel_b], [(0, 1)], label_mask, slice_axis, options,
-                    _pair_thresholds([(0, 1)], threshold_a, threshold_b, None, 2))
+    from . import diagnostics as diagnostics_  # its functions use this module
+
+    wanted = diagnostics_.check(diagnostics)
+    if wanted and isinstance(label_mask, str):
+        raise ValueError("diagnostics need the label image as an array, not a coordinate name")
+    table = _analyse(channels, [channel_a, channel_b], [(0, 1)], label_mask, slice_axis,
+                     options, _pair_thresholds([(0, 1)], threshold_a, threshold_b, None, 2))
+    if wanted:
+        table.attrs["diagnostics"] = diagnostics_.run(wanted, a, b, mask=label_mask)
+    return table
 
 
 def analyse_all_to_all(image, channel_axis, *, label_mask=None, channel_names=None,

@@ -20,7 +20,9 @@ from ..analysis import ALL_METRICS, analyse_all_to_all, analyse_pairwise
 from ..measure import THRESHOLD_METHODS
 from ..readers import open_image
 from ..readers.rois import rois_to_labels
+from ..diagnostics import DIAGNOSTICS
 from ..reports import write_results
+from ..reports.plots import plot_diagnostics
 from ..stats.histograms import MAX_CELLS
 from ..stats.joint import ICQ_CONVENTIONS
 from . import batch, execution, inputs
@@ -76,6 +78,10 @@ def add_parser(commands) -> None:
                                             "before measuring: one value or one per channel")
     pixel.add_argument("--exclude-saturated", action="store_true",
                        help="exclude voxels at the dtype maximum in either channel")
+    pixel.add_argument("--diagnostics",
+                       help="comma-separated diagnostics of a single channel pair, over the "
+                            "labelled voxels, drawn into OUT/plots: "
+                            + ",".join(DIAGNOSTICS))
     pixel.add_argument("--level", type=int, default=0, help="OME-Zarr multiscale level (0)")
     pixel.add_argument("--out", required=True, help="results folder to write")
     execution.add_arguments(pixel)
@@ -107,6 +113,9 @@ def run(args) -> int:
     write_results(table, out, inputs=inputs, extra={
         "warnings": [str(w.message) for w in caught],
         "total_seconds": time.perf_counter() - started})
+    if "diagnostics" in table.attrs:
+        plot_diagnostics(table.attrs["diagnostics"], out / "plots",
+                         (table["channel_a"].iloc[0], table["channel_b"].iloc[0]))
     _print_table(table)
     print(f"\nresults written to {out}/ (results.csv, results.parquet, run.json)")
     return 0
@@ -125,6 +134,8 @@ def _options(args) -> dict:
                    max_table_cells=args.max_table_cells)
     if thresholds is not None:
         options.update(threshold_a=thresholds[0], threshold_b=thresholds[1])
+    if args.diagnostics:
+        options["diagnostics"] = inputs.names(args.diagnostics)
     return options
 
 
@@ -172,6 +183,8 @@ def _image(image, path: Path, args, options):
         return analyse_pairwise(image.isel(c=0, drop=True), image.isel(c=1, drop=True),
                                 channel_a=names[0], channel_b=names[1], label_mask=labels,
                                 **options)
+    if "diagnostics" in options:
+        raise ValueError("--diagnostics is for one channel pair: give two --channels")
     return analyse_all_to_all(image, "c", channel_names=names, label_mask=labels, **options)
 
 

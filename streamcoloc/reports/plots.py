@@ -125,6 +125,16 @@ def plot_randomization(result, path, title: str | None = None) -> Path:
     return _save(figure, path)
 
 
+def plot_diagnostics(diagnostics: dict, folder, names=("A", "B")) -> list[Path]:
+    """Each result of ``analyse_pairwise(..., diagnostics=...)`` (the table's
+    ``attrs["diagnostics"]``) as ``folder/<name>.png``."""
+    draw = {"cytofluorogram": lambda r, p: plot_cytofluorogram(r, p, names),
+            "ccf": plot_ccf, "ica": lambda r, p: plot_ica(r, p, names),
+            "randomization": plot_randomization}
+    return [draw[name](result, Path(folder) / f"{name}.png")
+            for name, result in diagnostics.items()]
+
+
 def _log_histogram(ax, edges_x, edges_y, counts):
     """Counts (rows along y, columns along x) on a log colour scale."""
     shown = np.ma.masked_less_equal(counts, 0)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import sys
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 _PACKAGES = ("streamcoloc", "numpy", "numba", "dask", "distributed", "zarr", "xarray",
@@ -39,7 +41,9 @@ def write_results(table: pd.DataFrame, out_dir, *, inputs: dict, extra: dict | N
     out = Path(out_dir)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "results.csv", index=False)
-    table.to_parquet(out / "results.parquet", index=False)
+    plain = table.copy(deep=False)
+    plain.attrs = {}  # the provenance goes to run.json (attrs may hold result objects)
+    plain.to_parquet(out / "results.parquet", index=False)
     run = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
@@ -53,7 +57,16 @@ def write_results(table: pd.DataFrame, out_dir, *, inputs: dict, extra: dict | N
     return out
 
 
+#: arrays longer than this are left out of run.json (histograms, null distributions)
+MAX_ARRAY_IN_JSON = 256
+
+
 def _jsonable(value):
+    """JSON form of what json cannot write: arrays as lists, result objects
+    (dataclasses) as their fields without long arrays, the rest as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                if np.size(getattr(value, f.name)) <= MAX_ARRAY_IN_JSON}
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)

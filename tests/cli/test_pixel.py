@@ -102,3 +102,18 @@ def test_bad_execution_options(tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["pixel", str(tmp_path / "nothing*.zarr"), "--out", str(tmp_path / "y")]) == 2
     assert "no file matches" in capsys.readouterr().err
+
+
+def test_diagnostics_drawn_into_plots_and_shown_in_the_report(tmp_path):
+    _image(tmp_path / "img.ome.zarr", 5)
+    out = tmp_path / "diag"
+    assert main(["pixel", str(tmp_path / "img.ome.zarr"), "--metrics", "pcc", "--diagnostics",
+                 "cytofluorogram,ccf,ica,randomization", "--out", str(out), "--quiet"]) == 0
+    pngs = sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert pngs == ["ccf.png", "cytofluorogram.png", "ica.png", "randomization.png"]
+    run = json.loads((out / "run.json").read_text())
+    assert 0 < run["diagnostics"]["randomization"]["p_value"] <= 1
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").read_text().count("data:image/png;base64,") >= 4
+    assert main(["pixel", str(tmp_path / "img.ome.zarr"), str(tmp_path / "img.ome.zarr"),
+                 "--diagnostics", "ccf", "--out", str(tmp_path / "x")]) == 2  # not one pair
