@@ -32,7 +32,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -47,6 +46,9 @@ import numpy as np
 # streamcoloc/__init__.py existed resolves ``streamcoloc`` to an empty namespace
 # package outside the project root).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
 
 # ---------------------------------------------------------------- configuration
 
@@ -253,22 +255,6 @@ def warm_up_streamcoloc() -> None:
                                      threshold_a=THRESHOLD_A, threshold_b=THRESHOLD_B)
 
 
-def _maxrss_bytes() -> int:
-    """Peak RSS of this process: VmHWM (ru_maxrss survives fork+exec on Linux,
-    so a child would report at least its parent's RSS at fork time)."""
-    try:
-        with open("/proc/self/status") as f:
-            for row in f:
-                if row.startswith("VmHWM:"):
-                    return int(row.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-
-
-def _current_rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _rows(table, columns):
@@ -293,13 +279,13 @@ def worker(kind: str, args: dict) -> dict:
     if kind == "baseline":
         import streamcoloc  # noqa: F401
         warm_up_streamcoloc()
-        return {"maxrss": _maxrss_bytes()}
+        return {"maxrss": harness.peak_rss()}
     if kind == "raw":
-        return {"seconds": raw_read(args["paths"], args["labels"]), "maxrss": _maxrss_bytes()}
+        return {"seconds": raw_read(args["paths"], args["labels"]), "maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
         warm_up_streamcoloc()
         seconds, table = run_streamcoloc(args["paths"], args["labels"], args.get("all", False))
-        return {"seconds": seconds, "maxrss": _maxrss_bytes(),
+        return {"seconds": seconds, "maxrss": harness.peak_rss(),
                 "block_shape": table.attrs["block_shape"], "n_rows": len(table),
                 "n_reads": table.attrs["n_reads"], "tables": table.attrs.get("tables"),
                 "values": _rows(table, ALL_COLUMNS)}
@@ -321,7 +307,7 @@ def _napari_worker(kind: str, args: dict) -> dict:
     labels = zarr.open_array(str(Path(paths["labels"]) / "0"), mode="r")[...] \
         if kind == "napari_labels" else None
     load = time.perf_counter() - start
-    rss_loaded = _current_rss_bytes()
+    rss_loaded = harness.current_rss()
     start = time.perf_counter()
     if kind == "napari_whole":
         pcc, _ = nc.pearson(a, b)
@@ -339,7 +325,7 @@ def _napari_worker(kind: str, args: dict) -> dict:
                   for row in rows}
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "load_seconds": load, "rss_loaded": rss_loaded,
-            "maxrss": _maxrss_bytes(), "values": values}
+            "maxrss": harness.peak_rss(), "values": values}
 
 
 def _napari_all_worker(args: dict) -> dict:
@@ -353,25 +339,20 @@ def _napari_all_worker(args: dict) -> dict:
     a, b = channels[0], channels[1]
     labels = zarr.open_array(str(Path(paths["labels"]) / "0"), mode="r")[...] \
         if args["labels"] else None
-    rss_loaded = _current_rss_bytes()
+    rss_loaded = harness.current_rss()
     start = time.perf_counter()
     rows = nc.analyse_pairwise(a, b, label_mask=labels, threshold_method="costes")
     seconds = time.perf_counter() - start
     values = {("all" if labels is None else str(int(row["region"]))):
               {c: float(row[c]) for c in ALL_COLUMNS if c in row} for row in rows}
-    return {"seconds": seconds, "rss_loaded": rss_loaded, "maxrss": _maxrss_bytes(),
+    return {"seconds": seconds, "rss_loaded": rss_loaded, "maxrss": harness.peak_rss(),
             "values": values}
 
 
+
 def spawn(kind: str, **args) -> dict:
-    """Run ``worker(kind, args)`` in a fresh interpreter; its last stdout line is JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
-           json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """``worker(kind, args)`` in a fresh interpreter (see harness.spawn)."""
+    return harness.spawn(__file__, kind, args)
 
 
 # ---------------------------------------------------------------- report helpers

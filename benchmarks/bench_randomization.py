@@ -33,7 +33,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import harness  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The same synthetic cells and puncta as bench_pixel.py.
@@ -94,14 +95,6 @@ def check_disk(folder: Path, shape) -> None:
 
 # ---------------------------------------------------------------- workers
 
-def peak_rss() -> int:
-    """Peak RSS of this process (VmHWM), bytes."""
-    with open("/proc/self/status") as f:
-        for row in f:
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
 
 def _summary(result) -> dict:
     return {"observed": result.observed, "p_value": result.p_value,
@@ -117,7 +110,7 @@ def worker(kind: str, args: dict) -> dict:
     tiny = np.arange(4 * 9 * 9, dtype=np.uint16).reshape(4, 9, 9)
     if kind == "baseline":
         costes_randomization(tiny, tiny[::-1], n_iter=3, seed=0)  # compile / load kernels
-        return {"maxrss": peak_rss()}
+        return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
         costes_randomization(tiny, tiny[::-1], n_iter=3, seed=0)
         image = streamcoloc.open_image(args["path"])
@@ -125,7 +118,7 @@ def worker(kind: str, args: dict) -> dict:
         result = costes_randomization(image.isel(c=0), image.isel(c=1), n_iter=N_ITER,
                                       block_size=BLOCK, seed=0)
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "maxrss": peak_rss(), **_summary(result),
+        return {"seconds": seconds, "maxrss": harness.peak_rss(), **_summary(result),
                 "input_block": [max(c) for c in image.data.chunks[1:]]}
     if kind == "napari":
         import zarr
@@ -142,7 +135,7 @@ def worker(kind: str, args: dict) -> dict:
             out = napari_costes(a, b, n_iter=n_iter, block_size=BLOCK, seed=0)
             times[n_iter] = time.perf_counter() - start
         null = out["null"]
-        result = {"times": times, "maxrss": peak_rss(), "observed": out["observed"],
+        result = {"times": times, "maxrss": harness.peak_rss(), "observed": out["observed"],
                   "null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1))}
         if args.get("ours"):
             ours = costes_randomization(a, b, n_iter=N_ITER, block_size=BLOCK, seed=0)
@@ -151,14 +144,10 @@ def worker(kind: str, args: dict) -> dict:
     raise ValueError(f"unknown worker {kind!r}")
 
 
+
 def spawn(kind: str, **args) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
-           json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """``worker(kind, args)`` in a fresh interpreter (see harness.spawn)."""
+    return harness.spawn(__file__, kind, args)
 
 
 # ---------------------------------------------------------------- report

@@ -36,7 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_pixel as bp  # noqa: E402  (data generator, raw read, peak RSS, subprocess runner)
+import bench_pixel as bp  # noqa: E402  (data generator, raw read)
+import harness  # noqa: E402
 
 YX = bp.BIG_YX
 CHUNKS = (16, 512, 512)
@@ -67,11 +68,11 @@ def analyse(paths: dict) -> tuple[float, object]:
 def worker(kind: str, args: dict) -> dict:
     """One measurement in a fresh process (JSON on the last stdout line)."""
     if kind == "raw":
-        return {"seconds": bp.raw_read(args["paths"]), "maxrss": bp._maxrss_bytes()}
+        return {"seconds": bp.raw_read(args["paths"]), "maxrss": harness.peak_rss()}
     if kind == "threads":
         bp.warm_up_streamcoloc()
         seconds, table = analyse(args["paths"])
-        return {"seconds": seconds, "maxrss": bp._maxrss_bytes(), "rows": len(table),
+        return {"seconds": seconds, "maxrss": harness.peak_rss(), "rows": len(table),
                 "reads": table.attrs["n_reads"], "block": table.attrs["block_shape"],
                 "pcc": table["pcc"].tolist()}
     if kind == "cluster":
@@ -81,21 +82,15 @@ def worker(kind: str, args: dict) -> dict:
                           dashboard_address=":0") as cluster, Client(cluster) as client:
             client.run(bp.warm_up_streamcoloc)
             seconds, table = analyse(args["paths"])
-            peaks = client.run(bp._maxrss_bytes)
+            peaks = client.run(harness.peak_rss)
         return {"seconds": seconds, "maxrss": sum(peaks.values()), "pcc": table["pcc"].tolist()}
     raise ValueError(f"unknown worker {kind!r}")
 
 
-def spawn(kind: str, **args) -> dict:
-    import subprocess
 
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", kind, "--_args",
-           json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def spawn(kind: str, **args) -> dict:
+    """``worker(kind, args)`` in a fresh interpreter (see harness.spawn)."""
+    return harness.spawn(__file__, kind, args)
 
 
 def check_disk(folder: Path, sizes) -> None:

@@ -36,7 +36,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +44,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
 
 SIZES = (10**5, 10**6, 10**7)
 QUICK_SIZES = (10**4, 10**5)
@@ -63,7 +65,6 @@ def write_dataset(folder: Path, per_channel: int, seed: int = 0) -> Path:
     """Parquet dataset of ~``per_channel`` localizations per channel: square
     blocks of the ``clusters`` simulation side by side (constant density),
     one file per block, generated one block at a time."""
-    import pandas as pd
     from streamcoloc.smlm import simulate
 
     n_clusters = max(1, round(per_channel / LOCS_PER_CLUSTER))
@@ -94,14 +95,6 @@ def folder_bytes(path: Path) -> int:
 
 # ---------------------------------------------------------------- workers
 
-def _maxrss_bytes() -> int:
-    """Peak RSS of this process (VmHWM)."""
-    with open("/proc/self/status") as f:
-        for row in f:
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
 
 def _warm_up() -> None:
     """Compile (or load from cache) the kernels on a tiny table."""
@@ -113,7 +106,7 @@ def worker(kind: str, args: dict) -> dict:
     """One measurement in a fresh process; returns a JSON-able dict."""
     if kind == "baseline":
         _warm_up()
-        return {"maxrss": _maxrss_bytes()}
+        return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
         import dask.dataframe as dd
         from streamcoloc.smlm import coloc_index
@@ -121,7 +114,7 @@ def worker(kind: str, args: dict) -> dict:
         start = time.perf_counter()
         result = coloc_index(dd.read_parquet(args["data"]), workdir=args["workdir"])
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "maxrss": _maxrss_bytes(), "steps": result.attrs["seconds"],
+        return {"seconds": seconds, "maxrss": harness.peak_rss(), "steps": result.attrs["seconds"],
                 "mean_ci": result.summary["mean_ci"].tolist(), "tiles": result.attrs["n_tiles"],
                 "far": result.attrs["far_nearest_neighbours"],
                 "out_bytes": folder_bytes(Path(result.attrs["workdir"]))}
@@ -131,20 +124,15 @@ def worker(kind: str, args: dict) -> dict:
         table = pd.read_parquet(args["data"])
         start = time.perf_counter()
         _, summary = coloc_index_kdtree(table, workers=args["workers"])
-        return {"seconds": time.perf_counter() - start, "maxrss": _maxrss_bytes(),
+        return {"seconds": time.perf_counter() - start, "maxrss": harness.peak_rss(),
                 "mean_ci": summary["mean_ci"].tolist()}
     raise ValueError(f"unknown worker {kind!r}")
 
 
+
 def spawn(kind: str, **args) -> dict:
-    """Run ``worker(kind, args)`` in a fresh interpreter; its last stdout line is JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
-           json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """``worker(kind, args)`` in a fresh interpreter (see harness.spawn)."""
+    return harness.spawn(__file__, kind, args)
 
 
 # ---------------------------------------------------------------- report
@@ -213,7 +201,7 @@ def main() -> None:
     baseline = spawn("baseline")["maxrss"]
     print(f"baseline process (imports + compiled kernels): peak RSS {mib(baseline)}\n")
     print("  wall time (s) and peak RSS per measurement, each in a fresh process")
-    row("per channel", "streamcoloc", "RSS", f"kdtree w=1", f"kdtree w={cores}", "RSS (w=1)",
+    row("per channel", "streamcoloc", "RSS", "kdtree w=1", f"kdtree w={cores}", "RSS (w=1)",
         "speed-up")
     results = []
     try:

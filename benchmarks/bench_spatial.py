@@ -32,7 +32,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_pixel import (ZARR_READ_FACTOR, _maxrss_bytes, check_disk,  # noqa: E402
+import harness  # noqa: E402
+from bench_pixel import (ZARR_READ_FACTOR, check_disk,  # noqa: E402
                          ensure_napari, fmt_bytes, folder_bytes, line, raw_read, verdict)
 
 FULL = {"shape": (64, 1024, 1024), "chunks": (16, 512, 512), "napari_planes": 4}
@@ -120,11 +120,11 @@ def worker(kind: str, args: dict) -> dict:
     """One measurement in a fresh process, with its peak RSS (VmHWM)."""
     if kind == "baseline":
         warm_up()
-        return {"maxrss": _maxrss_bytes()}
+        return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
         warm_up()
         seconds, result, block = run_streamcoloc(args["path"], args["axis"])
-        return {"seconds": seconds, "maxrss": _maxrss_bytes(), "block": block}
+        return {"seconds": seconds, "maxrss": harness.peak_rss(), "block": block}
     if kind == "napari":
         import zarr
         from napari_colocalization._diagnostics import van_steensel_ccf
@@ -133,20 +133,15 @@ def worker(kind: str, args: dict) -> dict:
         a, b = channels[0, :args["planes"]], channels[1, :args["planes"]]
         start = time.perf_counter()
         shifts, ccf = van_steensel_ccf(a, b, max_shift=MAX_SHIFT, axis=-1)
-        return {"seconds": time.perf_counter() - start, "maxrss": _maxrss_bytes(),
+        return {"seconds": time.perf_counter() - start, "maxrss": harness.peak_rss(),
                 "shifts": shifts.tolist(), "ccf": ccf.tolist()}
     raise ValueError(f"unknown worker {kind!r}")
 
 
+
 def spawn(kind: str, **args) -> dict:
-    """Run ``worker(kind, args)`` in a fresh interpreter; its last stdout line is JSON."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--_worker", kind, "--_args",
-           json.dumps(args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise RuntimeError(f"worker {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """``worker(kind, args)`` in a fresh interpreter (see harness.spawn)."""
+    return harness.spawn(__file__, kind, args)
 
 
 def halo_block_bound(block, shape, axis: int, threads: int, baseline: int):

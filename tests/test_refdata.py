@@ -8,7 +8,6 @@ MandersColocalizationTest in fiji/Colocalisation_Analysis).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import tifffile
 from scipy import stats

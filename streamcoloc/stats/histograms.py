@@ -33,7 +33,7 @@ import numpy as np
 from .base import Statistic
 from .dtypes import kernel_channels
 from .regions import ChunkRegions
-from .voxels import Grid, VoxelRules, measured_pair, quantize
+from .voxels import VoxelRules, measured_pair, quantize
 
 #: Default budget of joint-histogram cells over all rows (int64: 512 MiB).
 MAX_CELLS = 2**26

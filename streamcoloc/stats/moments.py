@@ -47,7 +47,7 @@ from numba.extending import overload
 
 from . import exact
 from .base import Statistic
-from .dtypes import is_exact, kernel_channels
+from .dtypes import kernel_channels
 from .regions import ChunkRegions
 from .voxels import FLOOR, OFFSET, SATURATION, VoxelRules
 

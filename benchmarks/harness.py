@@ -1,0 +1,47 @@
+"""What every benchmark script shares: measurements in fresh subprocesses and
+their peak memory.
+
+A script runs each measurement as ``python SCRIPT --_worker KIND --_args JSON``
+(its own ``worker(kind, args)`` prints one JSON line), so that every peak RSS
+(VmHWM) is that measurement's alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+
+
+def peak_rss() -> int:
+    """Peak RSS of this process in bytes: VmHWM (ru_maxrss survives fork+exec
+    on Linux, so a child would report at least its parent's RSS at fork)."""
+    try:
+        with open("/proc/self/status") as f:
+            for row in f:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def current_rss() -> int:
+    """Current RSS of this process in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def spawn(script: str, kind: str, args: dict) -> dict:
+    """Run ``script``'s ``worker(kind, args)`` in a fresh interpreter and
+    return the JSON of its last stdout line."""
+    cmd = [sys.executable, os.path.abspath(script), "--_worker", kind, "--_args",
+           json.dumps(args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise RuntimeError(f"worker {kind} of {os.path.basename(script)} failed "
+                           f"(exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
