@@ -67,10 +67,13 @@ def analyse(paths: dict) -> tuple[float, object]:
 
 def worker(kind: str, args: dict) -> dict:
     """One measurement in a fresh process (JSON on the last stdout line)."""
+    if kind == "baseline":
+        bp.warm_up_streamcoloc(all_metrics=True)
+        return {"maxrss": harness.peak_rss()}
     if kind == "raw":
         return {"seconds": bp.raw_read(args["paths"]), "maxrss": harness.peak_rss()}
     if kind == "threads":
-        bp.warm_up_streamcoloc()
+        bp.warm_up_streamcoloc(all_metrics=True)
         seconds, table = analyse(args["paths"])
         return {"seconds": seconds, "maxrss": harness.peak_rss(), "rows": len(table),
                 "reads": table.attrs["n_reads"], "block": table.attrs["block_shape"],
@@ -80,7 +83,7 @@ def worker(kind: str, args: dict) -> dict:
 
         with LocalCluster(n_workers=args["workers"], threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
-            client.run(bp.warm_up_streamcoloc)
+            client.run(bp.warm_up_streamcoloc, True)
             seconds, table = analyse(args["paths"])
             peaks = client.run(harness.peak_rss)
         return {"seconds": seconds, "maxrss": sum(peaks.values()), "pcc": table["pcc"].tolist()}
@@ -150,6 +153,13 @@ def main(argv=None) -> None:
         print(f"  memory flat: peak RSS {sizes[-1]:g} GiB / {sizes[0]:g} GiB = {flat:.2f} "
               f"(target <= {FLAT_TOLERANCE}) {bp.verdict(flat <= FLAT_TOLERANCE)}")
         print(f"  reads per run: {small['reads']}, block {small['block']}", flush=True)
+        baseline = spawn("baseline")["maxrss"]
+        block = math.prod(large["block"])
+        chunks, text = bp.memory_bound(block, True, dask.system.CPU_COUNT, baseline)
+        bound = chunks + bp.table_budget_bytes(block, dask.system.CPU_COUNT)
+        print(f"  peak RSS of every size <= bound {bp.fmt_bytes(bound)} (chunks {text}, + "
+              f"table budget): {bp.verdict(max(r['maxrss'] for r in runs.values()) <= bound)}",
+              flush=True)
 
         print(f"\n  LocalCluster on the {sizes[-1]:g} GiB volume (processes, 1 thread each):")
         one = spawn("cluster", paths=large["paths"], workers=1)

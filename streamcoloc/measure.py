@@ -308,23 +308,24 @@ class _Context:
 
     def _kendall_options(self) -> histograms.HistogramOptions:
         """Joint histograms for Kendall within the budget: values of every
-        channel floor-divided by one divisor (1 when the exact tables fit)."""
+        channel in bins of 2**shift values (shift 0 when the exact tables fit)."""
         cells = sum((r.axis_a.hi - r.axis_a.lo + 1) * (r.axis_b.hi - r.axis_b.lo + 1)
                     for r in self.rows)
-        # Within budget, and small enough that every chunk keeps joint tables.
+        # Within budget, and small enough that every chunk keeps joint tables;
+        # halving each axis quarters the cells (margin for the bins' floors).
         limit = min(self.request.max_cells, histograms.MIN_CHUNK_CELLS) / 2
-        divisor = max(1, math.ceil(math.sqrt(cells / limit)))
-        while cells / divisor**2 > limit:  # margin for the floor of the division
-            divisor += 1
-        if divisor > 1:
+        shift = 0
+        while cells / 4**shift > limit:
+            shift += 1
+        if shift:
             self.notes.append(
                 f"kendall: the exact joint tables of {len(self.rows)} rows exceed the budget of "
                 f"{self.request.max_cells} cells; tau-b is that of the values binned by "
-                f"{divisor} (approximate)")
+                f"{2**shift} (approximate)")
         n_channels = len(self.type_ranges)
         return histograms.HistogramOptions(self.options.pairs, self.options.rules,
                                            self.options.grids, self.request.max_cells,
-                                           (divisor,) * n_channels)
+                                           (shift,) * n_channels)
 
     def _kendall(self, record):
         index = {tuple(int(v) for v in key): i for i, key in enumerate(record.keys)}

@@ -111,10 +111,16 @@ def icq_from_counts(positive: int, zero: int, total: int, convention: str) -> fl
 
 def weighted_sum(table: JointTable, cells: np.ndarray, channel: str) -> float:
     """Σ of a channel's data values over the selected cells (a float of an
-    exact integer sum for integer data)."""
-    values = table._a if channel == "a" else table._b
+    exact integer sum for integer data: int64 while no sum can overflow,
+    Python integers beyond)."""
+    values = (table._a if channel == "a" else table._b)[cells]
     axis = table.axis_a if channel == "a" else table.axis_b
-    total = (table._cells[cells].astype(object) * (values[cells] + axis.base).astype(object)).sum()
+    counts = table._cells[cells].astype(np.int64)
+    values = values.astype(np.int64) + axis.base
+    if table.n * int(np.abs(values).max(initial=0)) < 2**62:
+        total = int((counts * values).sum())
+    else:
+        total = (counts.astype(object) * values.astype(object)).sum()
     return float(total) * axis.step
 
 

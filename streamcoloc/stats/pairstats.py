@@ -82,6 +82,8 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                 out = ints[row]
                 run_rank = np.int64(0)
                 run_rank_float = 0.0
+                positive, zeros, counted = np.int64(0), np.int64(0), np.int64(0)
+                mean_a, mean_b = means[row, 0], means[row, 1]
                 for q in range(a.size):
                     keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
                                                settings[ia], settings[ib])
@@ -95,11 +97,11 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                         else:
                             run_rank_float += float(product)
                     if f & 2:
-                        sa = np.int64(x > means[row, 0]) - np.int64(x < means[row, 0])
-                        sb = np.int64(y > means[row, 1]) - np.int64(y < means[row, 1])
-                        out[ICQ_POSITIVE] += 1 if sa * sb > 0 else 0
-                        out[ICQ_ZERO] += 1 if sa * sb == 0 else 0
-                        out[ICQ_COUNTED] += 1
+                        sa = np.int64(x > mean_a) - np.int64(x < mean_a)
+                        sb = np.int64(y > mean_b) - np.int64(y < mean_b)
+                        positive += sa * sb > 0
+                        zeros += sa * sb == 0
+                        counted += 1
                     if f & 4:
                         ka = cuts[cut_off[row, 0] + ua]
                         kb = cuts[cut_off[row, 1] + ub]
@@ -134,6 +136,9 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                             weight = (dense_top[row] - abs(da - db)) / dense_top[row]
                             floats[row, RWC_A] += (x - zero[ia]) * weight
                             floats[row, RWC_B] += (y - zero[ib]) * weight
+                out[ICQ_POSITIVE] += positive
+                out[ICQ_ZERO] += zeros
+                out[ICQ_COUNTED] += counted
                 # Run sums of products < 2**61: carried as two words per chunk.
                 out[RANK_HI] += run_rank >> 32
                 out[RANK_LO] += run_rank & 0xFFFFFFFF

@@ -13,6 +13,7 @@ in Python integers (rows of a joint histogram, a few thousand at most).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy import stats as _stats
 
@@ -104,15 +105,7 @@ def kendall(joint: np.ndarray):
     h = occupied(np.asarray(joint))
     n = int(h.sum())
     exact = n < 3 * 10**9
-    work = h.astype(np.int64 if exact else np.float64)
-    # after[i, j] = Σ_{i' > i, j' ≥ j} H ; suffix over rows, then over columns
-    below = np.zeros_like(work)
-    below[:-1] = np.cumsum(work[::-1], axis=0)[::-1][1:]
-    after_cols = np.zeros_like(work)
-    after_cols[:, :-1] = np.cumsum(below[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    before_cols = np.zeros_like(work)
-    before_cols[:, 1:] = np.cumsum(below, axis=1)[:, :-1]
-    s = (work * (after_cols - before_cols)).sum()
+    s = _concordance(h.astype(np.int64 if exact else np.float64))
     s = int(s) if exact else float(s)
     rows, cols = h.sum(axis=1), h.sum(axis=0)
     total = n * (n - 1) // 2
@@ -126,6 +119,25 @@ def kendall(joint: np.ndarray):
            + x0 * y0 / (9 * m * (n - 2)) if n > 2 else np.nan)
     p = float(2 * _stats.norm.sf(abs(s) / np.sqrt(var))) if var and var > 0 else np.nan
     return float(min(1.0, max(-1.0, tau))), p
+
+
+@numba.njit(nogil=True, cache=True)
+def _concordance(h):
+    """S = Σ_ij H_ij (C_ij − D_ij): C_ij (D_ij) counts the voxels in rows
+    i' > i and columns j' > j (j' < j).  One sweep from the last row up,
+    keeping the column totals of the rows below."""
+    n_rows, n_cols = h.shape
+    below = np.zeros(n_cols, h.dtype)
+    s = h.dtype.type(0)
+    for i in range(n_rows - 1, -1, -1):
+        total = below.sum()
+        before = h.dtype.type(0)
+        for j in range(n_cols):
+            s += h[i, j] * ((total - before - below[j]) - before)
+            before += below[j]
+        for j in range(n_cols):
+            below[j] += h[i, j]
+    return s
 
 
 def _ties(counts):

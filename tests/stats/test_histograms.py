@@ -13,10 +13,10 @@ from streamcoloc.stats.voxels import Grid, VoxelRules
 
 
 def _histograms(a, b, labels, chunks, max_cells=histograms.MAX_CELLS, rules=VoxelRules(),
-                grids=None, divisors=None):
+                grids=None, shifts=None):
     layout = make_layout([as_input(da.from_array(a, chunks=chunks), "a"), as_input(b, "b")],
                          ["a", "b"], labels, 0)
-    options = histograms.HistogramOptions(np.array([[0, 1]]), rules, grids, max_cells, divisors)
+    options = histograms.HistogramOptions(np.array([[0, 1]]), rules, grids, max_cells, shifts)
     (record,) = run_pass([histograms.statistic(options)], layout)
     return record
 
@@ -55,7 +55,7 @@ def test_over_budget_keeps_marginals_whatever_the_chunking():
             assert (np.bincount(b[s][inside] - b[s][inside].min()) == hist_b).all()
 
 
-def test_background_saturation_and_divisors():
+def test_background_saturation_and_binning_shifts():
     a = np.array([[0, 5, 10, 255, 30]], np.uint8)
     b = np.array([[3, 3, 255, 9, 40]], np.uint8)
     record = _histograms(a, b, None, (1, 5), rules=VoxelRules((4, 2), (255, 255)))
@@ -64,8 +64,11 @@ def test_background_saturation_and_divisors():
     # measured: (0, 1) and (1, 1) and (26, 38); the saturated voxels are out
     assert extent[histograms.N] == 3 and table.sum() == 3
     assert table[0, 0] == 1 and table[1, 0] == 1 and table[26, 37] == 1
-    coarse = _histograms(a, b, None, (1, 5), divisors=(10, 10))
-    assert coarse.extents[0][histograms.LO_A] == 0 and coarse.extents[0][histograms.HI_A] == 25
+    coarse = _histograms(a, b, None, (1, 5), shifts=(3, 3))  # bins of 8 values
+    assert coarse.extents[0][histograms.LO_A] == 0 and coarse.extents[0][histograms.HI_A] == 31
+    assert coarse.extents[0][histograms.LO_B] == 0 and coarse.extents[0][histograms.HI_B] == 31
+    np.testing.assert_array_equal(np.nonzero(coarse.tables[0]), ([0, 1, 3, 31], [0, 31, 5, 1]))
+    assert coarse.tables[0][0, 0] == 2
 
 
 def test_float_values_on_a_power_of_two_grid():
