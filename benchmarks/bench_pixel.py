@@ -381,12 +381,14 @@ def memory_bound(block_voxels: int, with_labels: bool, threads: int, baseline: i
 
 def table_budget_bytes(block_voxels: int, threads: int) -> int:
     """Histogram memory the analysis allows itself, whatever the volume: the
-    merged joint tables (``max_table_cells`` int64 cells) plus one chunk's
-    int32 tables per thread (cells <= max(block voxels, MIN_CHUNK_CELLS))."""
+    running merged joint tables (``max_table_cells`` int64 cells) plus one
+    chunk's int32 tables (cells <= max(block voxels, MIN_CHUNK_CELLS)) per
+    thread and per block waiting for its merge (``SPLIT_EVERY``)."""
+    from streamcoloc.engine.passes import SPLIT_EVERY
     from streamcoloc.stats import histograms
 
     per_task = 4 * max(block_voxels, histograms.MIN_CHUNK_CELLS)
-    return 8 * histograms.MAX_CELLS + per_task * threads
+    return 8 * histograms.MAX_CELLS + per_task * (threads + SPLIT_EVERY)
 
 
 def fmt_bytes(n) -> str:

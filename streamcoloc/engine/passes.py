@@ -4,8 +4,8 @@ A pass maps each block of the aligned channel arrays (and the label block at
 the same place) to a tuple of records, one per statistic, all computed while
 the block is in memory; it is one ``dask.array.blockwise`` task per block, so
 dask fuses the read (zarr decode) into it and a block lives only as long as
-its task.  Records are merged in a tree of fixed shape and order (block index
-order, ``SPLIT_EVERY`` at a time) and finalized.  Nothing here knows a metric:
+its task.  Records are merged in block index order into one running record
+(``SPLIT_EVERY`` blocks at a time, so memory stays flat) and finalized.  Nothing here knows a metric:
 statistics come in as :class:`~streamcoloc.stats.base.Statistic` triples.
 
 It runs on whatever dask scheduler is current: the threaded one by default,
@@ -22,7 +22,7 @@ import dask.array as da
 import numpy as np
 
 from ..stats.base import Statistic
-from . import runtime
+from . import heap, runtime
 from ..stats.regions import ChunkRegions
 
 SPLIT_EVERY = 8
@@ -64,10 +64,11 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     """Read the data once and return each statistic's finalized result
     (with the checkpoints and progress of the current
     :class:`~.runtime.Session`, if any)."""
+    heap.bound_heap_growth()
     parts = runtime.checkpointed(chunk_records(statistics, layout), statistics, layout.sources,
                                  runtime.current())
     with runtime.progress(parts, layout.block_bytes) as parts:
-        (merged,) = dask.compute(_tree_combine(statistics, parts))
+        (merged,) = dask.compute(_fold_combine(statistics, parts))
     return [s.finalize(r) for s, r in zip(statistics, merged)]
 
 
@@ -117,15 +118,23 @@ def _combine_task(statistics, *parts):
     return tuple(s.combine(list(records)) for s, records in zip(statistics, zip(*parts)))
 
 
-def _tree_combine(statistics, parts: list):
-    """Merge in a tree of fixed shape; a single block is combined too, so
-    every result passes through the same canonical merge."""
+def _fold_combine(statistics, parts: list):
+    """Merge the block records in block order, ``SPLIT_EVERY`` at a time into
+    one running record: ``acc = combine(acc, next blocks...)``.
+
+    A chain rather than a tree keeps memory flat: a tree holds up to
+    ``SPLIT_EVERY - 1`` merged records waiting for their siblings on each of
+    its log(blocks) levels, and merged records (joint histograms of every
+    region) can be far larger than a block's; the chain holds one running
+    record plus the blocks in flight, whatever the size of the data.  The
+    blocks themselves are still computed in parallel; only the (cheap)
+    merges are sequential.  The fixed order makes results identical on every
+    scheduler, and a single block is combined too, so every result passes
+    through the same canonical merge."""
     if not parts:
         raise ValueError("the input has no voxels")
     combine = dask.delayed(_combine_task, pure=False)
-    if len(parts) == 1:
-        return combine(statistics, parts[0])
-    while len(parts) > 1:
-        parts = [combine(statistics, *parts[i:i + SPLIT_EVERY])
-                 for i in range(0, len(parts), SPLIT_EVERY)]
-    return parts[0]
+    running = combine(statistics, *parts[:SPLIT_EVERY])
+    for start in range(SPLIT_EVERY, len(parts), SPLIT_EVERY):
+        running = combine(statistics, running, *parts[start:start + SPLIT_EVERY])
+    return running

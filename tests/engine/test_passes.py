@@ -74,3 +74,37 @@ def test_many_regions_and_blocks():
     ids, counts = np.unique(labels[labels > 0], return_counts=True)
     assert list(table["region"]) == list(ids)
     assert list(table["n_pixels"]) == list(counts)
+
+
+class _Record:
+    """A record that counts how many of its kind are alive at once."""
+
+    alive = peak = 0
+
+    def __init__(self, n):
+        self.n = n
+        type(self).alive += 1
+        type(self).peak = max(type(self).peak, type(self).alive)
+
+    def __del__(self):
+        type(self).alive -= 1
+
+
+@pytest.mark.parametrize("n_blocks", [64, 512])
+def test_records_held_at_once_do_not_grow_with_the_number_of_blocks(n_blocks):
+    """Blocks are merged into one running record, SPLIT_EVERY at a time: at
+    most SPLIT_EVERY block records wait for a merge, plus the running
+    record and the merge's output, whatever the number of blocks (a merge
+    tree would hold up to SPLIT_EVERY - 1 records on each of its levels)."""
+    from streamcoloc.engine.passes import SPLIT_EVERY, Layout, run_pass
+    from streamcoloc.stats.base import Statistic
+
+    counter = Statistic("count", lambda channels, regions: _Record(channels[0].size),
+                        lambda records: _Record(sum(r.n for r in records)),
+                        lambda record: record.n)
+    source = da.ones((1, n_blocks, 2), dtype=np.uint16, chunks=(1, 1, 2))
+    _Record.alive = _Record.peak = 0
+    with dask.config.set(scheduler="synchronous"):
+        (total,) = run_pass([counter], Layout([source], None, has_slices=False))
+    assert total == 2 * n_blocks
+    assert _Record.peak <= SPLIT_EVERY + 2
