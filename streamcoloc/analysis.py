@@ -152,8 +152,8 @@ def kendall(a, b, mask=None):
 
     Equal to ``scipy.stats.kendalltau(a, b, method='asymptotic')`` on the
     region's voxels.  Exact for integer data while the joint tables of all
-    regions fit ``max_table_cells`` (by default 2**26 cells: one 8192 ×
-    8192 table, or 1024 regions of 256 × 256); beyond, the values are binned
+    regions fit ``max_table_cells`` (by default 2**24 cells: one 4096 ×
+    4096 table, or 256 regions of 256 × 256); beyond, the values are binned
     coarser (a note says so) and tau-b is that of the binned values.
     """
     row = _single(a, b, mask, Options(metrics=("kendall",)))

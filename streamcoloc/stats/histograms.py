@@ -35,8 +35,11 @@ from .dtypes import kernel_channels
 from .regions import ChunkRegions
 from .voxels import VoxelRules, measured_pair, quantize
 
-#: Default budget of joint-histogram cells over all rows (int64: 512 MiB).
-MAX_CELLS = 2**26
+#: Default budget of joint-histogram cells over all rows (int64: 128 MiB, of
+#: the order of a block of data, so that the running merged tables do not
+#: dominate a run's memory): one 4096 x 4096 table (12-bit data), or 256
+#: regions of 256 x 256 (8-bit data).  ``max_table_cells`` raises it.
+MAX_CELLS = 2**24
 #: A chunk keeps joint tables of up to max(its voxels, this) cells (int32
 #: counts within a chunk: 64 MiB at most, like a block of two 16-bit channels).
 MIN_CHUNK_CELLS = 2**24
