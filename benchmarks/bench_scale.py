@@ -15,7 +15,7 @@ memory stay flat (bounded by block bytes x threads, independent of the size).
 Then the largest volume runs on a LocalCluster of 1 and of 2 worker processes
 (one thread each): time, speed-up and the sum of the workers' peak RSS.
 
-    .venv/bin/python benchmarks/bench_scale.py                  # 1, 2, 4, 8 GiB (~25 GiB disk, ~15 min)
+    .venv/bin/python benchmarks/bench_scale.py                  # 1, 2, 4, 8 GiB (~25 GiB disk, ~25 min)
     .venv/bin/python benchmarks/bench_scale.py --sizes 0.25 0.5 # smoke run
 """
 
