@@ -21,7 +21,6 @@ coefficient is evaluated at them (:mod:`.stats.thresholded`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
+import time
+import warnings
 from pathlib import Path
 
 from ..engine.runtime import Session
+from ..reports import write_results
 
 
 def add_arguments(parser, resume: bool = True) -> None:
@@ -64,3 +67,27 @@ def execution(args, out: Path):
         yield session
     if checkpoint is not None:
         shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def recorded(args, out: Path):
+    """:func:`execution` that also records every warning raised inside it:
+    yields the list of warnings, printed on stderr when the block ends."""
+    with warnings.catch_warnings(record=True) as caught, execution(args, out):
+        warnings.simplefilter("always")
+        yield caught
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+
+
+def write_run(out, table, given: dict, extra: dict, caught, started: float) -> Path:
+    """Write the results folder (see :func:`~streamcoloc.reports.write_results`)
+    with ``extra``, the warnings and the run's total time in run.json."""
+    return write_results(table, out, inputs=given, extra={
+        **extra, "warnings": [str(w.message) for w in caught],
+        "total_seconds": time.perf_counter() - started})
+
+
+def done(out: Path, started: float) -> int:
+    print(f"\nresults written to {out}/ in {time.perf_counter() - started:.1f} s")
+    return 0

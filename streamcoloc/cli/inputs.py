@@ -84,6 +84,17 @@ def open_pair(args):
     return a, b, [labels[i] if labels else f"c{i}" for i in picked], image
 
 
+def open_pair_and_mask(args):
+    """(a, b, names, mask, given): :func:`open_pair`, the ``--mask`` image,
+    and the inputs as recorded in run.json."""
+    a, b, names, image = open_pair(args)
+    mask = open_single(args.mask, args.level)
+    given = {"paths": [str(args.path)] + ([str(args.path_b)] if args.path_b else []),
+             "mask": args.mask, "level": args.level, "dims": list(a.dims),
+             "voxel_size": image.attrs.get("voxel_size")}
+    return a, b, names, mask, given
+
+
 def open_single(path, level: int):
     """A single-channel image (mask, labels) from a path, or None."""
     return None if path is None else single_channel(open_image(path, level=level), path)

@@ -9,9 +9,7 @@ source is kept in ``OUT/sources`` so that ``--resume`` skips it.
 
 from __future__ import annotations
 
-import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +19,6 @@ from ..measure import THRESHOLD_METHODS
 from ..readers import open_image
 from ..readers.rois import rois_to_labels
 from ..diagnostics import DIAGNOSTICS
-from ..reports import write_results
 from ..reports.plots import plot_diagnostics
 from ..stats.histograms import MAX_CELLS
 from ..stats.joint import ICQ_CONVENTIONS
@@ -98,8 +95,7 @@ def run(args) -> int:
     inputs = {"paths": [str(p) for p in paths], "labels": args.labels, "rois": args.rois,
               "level": args.level, "voxel_size": images[0].attrs.get("voxel_size"),
               "dims": list(images[0].dims)}
-    with warnings.catch_warnings(record=True) as caught, execution.execution(args, out):
-        warnings.simplefilter("always")
+    with execution.recorded(args, out) as caught:
         if pair:
             table = _pair(images, paths, args, options)
         elif len(images) == 1:
@@ -108,11 +104,7 @@ def run(args) -> int:
             image_of = dict(zip(paths, images))
             table = batch.each_source(paths, out, args.resume,
                                       lambda path, _: _image(image_of[path], path, args, options))
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    write_results(table, out, inputs=inputs, extra={
-        "warnings": [str(w.message) for w in caught],
-        "total_seconds": time.perf_counter() - started})
+    execution.write_run(out, table, inputs, {}, caught, started)
     if "diagnostics" in table.attrs:
         plot_diagnostics(table.attrs["diagnostics"], out / "plots",
                          (table["channel_a"].iloc[0], table["channel_b"].iloc[0]))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from ..reports import write_results
 from ..reports.plots import plot_randomization
 from ..significance import costes_randomization, psf_from_optics
 from ..significance.randomization import METHODS, OPTICS
@@ -83,29 +80,20 @@ def _psf(args):
 
 def run_randomization(args) -> int:
     started = time.perf_counter()
-    a, b, names, image = inputs.open_pair(args)
-    mask = inputs.open_single(args.mask, args.level)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
     psf = _psf(args)
     out = Path(args.out)
-    with warnings.catch_warnings(record=True) as caught, execution.execution(args, out):
-        warnings.simplefilter("always")
+    with execution.recorded(args, out) as caught:
         result = costes_randomization(
             a, b, mask=mask, n_iter=args.n_iter, psf=psf, seed=args.seed, method=args.method,
             block_size=_per_axis(args.block_size, "--block-size", int),
             tile_blocks=_per_axis(args.tile_blocks, "--tile-blocks", int))
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     table = result.to_frame()
     table.insert(0, "channel_b", names[1])
     table.insert(0, "channel_a", names[0])
-    given = {"paths": [str(args.path)] + ([str(args.path_b)] if args.path_b else []),
-             "mask": args.mask, "level": args.level, "dims": list(a.dims),
-             "voxel_size": image.attrs.get("voxel_size")}
-    write_results(table, out, inputs=given, extra={
+    execution.write_run(out, table, given, {
         "diagnostic": "randomization", "psf": psf, "conventions": CONVENTIONS,
-        "null_distribution": "null_distribution.csv",
-        "warnings": [str(w.message) for w in caught],
-        "total_seconds": time.perf_counter() - started})
+        "null_distribution": "null_distribution.csv"}, caught, started)
     pd.DataFrame({"iteration": range(1, result.null.size + 1), "r": result.null}).to_csv(
         out / "null_distribution.csv", index=False)
     if not args.no_plots:
@@ -113,5 +101,4 @@ def run_randomization(args) -> int:
                        title=f"{names[0]} vs {names[1]}: Costes randomization ({result.method})")
     with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
         print(table[SHOWN_COLUMNS].to_string(index=False))
-    print(f"\nresults written to {out}/ in {time.perf_counter() - started:.1f} s")
-    return 0
+    return execution.done(out, started)

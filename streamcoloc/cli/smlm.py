@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import pandas as pd
 from ..reports import write_results
 from ..smlm import coloc_index, read_localizations
 from ..smlm.readers import FORMATS
-from . import batch, execution
+from . import batch, execution, inputs
 
 #: seconds before dask's progress bar appears (short runs stay quiet)
 PROGRESS_AFTER = 2.0
@@ -78,19 +77,13 @@ def parse_roi(text: str):
     return values
 
 
-def _split(text):
-    return None if text is None else [v.strip() for v in text.split(",")]
-
-
 def run_smlm(args) -> int:
     started = time.perf_counter()
     if args.roi and args.roi_col:
         raise ValueError("give either --roi or --roi-col, not both")
     paths = batch.expand(args.locs)
     out = Path(args.out)
-    with warnings.catch_warnings(record=True) as caught, execution.execution(args, out), \
-            _progress(args):
-        warnings.simplefilter("always")
+    with execution.recorded(args, out) as caught, _progress(args):
         if args.batch:
             summary = batch.each_source(paths, out, args.resume,
                                         lambda path, folder: _analyse([path], args, folder))
@@ -98,8 +91,6 @@ def run_smlm(args) -> int:
                           extra={"warnings": [str(w.message) for w in caught]})
         else:
             summary = _analyse(paths, args, out, caught)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
         shown = (["source"] if args.batch else []) + SHOWN_COLUMNS
         print(summary[shown].to_string(index=False, max_rows=60))
@@ -113,10 +104,10 @@ def _analyse(paths, args, out: Path, caught=()) -> pd.DataFrame:
     """The CI of one dataset (the files of its channels), written to ``out``;
     returns the summary table."""
     locs = read_localizations([str(p) for p in paths], args.format,
-                              channel=_split(args.channel_names), pixel_size=args.pixel_size,
+                              channel=inputs.names(args.channel_names), pixel_size=args.pixel_size,
                               precision=args.precision)
     roi = args.roi_col or ([parse_roi(r) for r in args.roi] if args.roi else None)
-    channels = _split(args.channels)
+    channels = inputs.names(args.channels)
     if channels is not None:  # compare as the column's values: numbers stay numbers
         column = locs[args.channel_col]
         if column.dtype.kind in "iuf":

@@ -8,15 +8,13 @@ with its figure in plots/; histograms go to an .npz next to them.
 
 from __future__ import annotations
 
-import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..reports import plots, write_results
+from ..reports import plots
 from ..spatial import coloc_map, cytofluorogram, li_ica, van_steensel_ccf
 from ..spatial.maps import KINDS
 from ..stats.joint import ICQ_CONVENTIONS
@@ -78,10 +76,10 @@ def _command(commands, name, summary, description):
 
 def run_ccf(args) -> int:
     started = time.perf_counter()
-    a, b, names, mask, given = _open_pair(args)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
     axis = int(args.axis) if args.axis.lstrip("-").isdigit() else args.axis
-    result, caught = _recording(args, van_steensel_ccf, a, b, mask=mask, max_shift=args.max_shift,
-                                axis=axis)
+    with execution.recorded(args, Path(args.out)) as caught:
+        result = van_steensel_ccf(a, b, mask=mask, max_shift=args.max_shift, axis=axis)
     table = result.table()
     fit = dict(zip(("a", "b", "c", "d"), map(float, result.fit)))
     extra = {"channels": names, "axis": result.axis, "axis_name": _dim_name(a, result.axis),
@@ -89,23 +87,25 @@ def run_ccf(args) -> int:
              "fit": fit, "fit_centre": result.centre, "fit_fwhm": result.fwhm,
              "convention": "CCF(l) = r(a[i], b[i+l]) over i with i+l inside; mask: both "
                            "voxels inside"}
-    out = _finish(args, "ccf", table, given, extra, caught, started)
+    out = execution.write_run(args.out, table, given, {"diagnostic": "ccf", **extra},
+                              caught, started)
     if not args.no_plots:
         plots.plot_ccf(result, out / "plots" / "ccf.png")
     print(f"CCF peak at shift {result.peak_shift} (r = {np.nanmax(result.ccf):.4f}); "
           f"Gaussian fit centre {result.centre:.3f}, FWHM {result.fwhm:.3f} voxels")
-    return _done(out, started)
+    return execution.done(out, started)
 
 
 def run_cytofluorogram(args) -> int:
     started = time.perf_counter()
-    a, b, names, mask, given = _open_pair(args)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
     threshold = "costes"
     if args.no_thresholds:
         threshold = None
     elif args.thresholds:
         threshold = inputs.numbers(args.thresholds, 2, "--thresholds")
-    result, caught = _recording(args, cytofluorogram, a, b, mask=mask, bins=args.bins,
+    with execution.recorded(args, Path(args.out)) as caught:
+        result = cytofluorogram(a, b, mask=mask, bins=args.bins,
                                 threshold=threshold, costes_method=args.costes_method)
     table = pd.DataFrame([{
         "channel_a": names[0], "channel_b": names[1], "n_pixels": result.n,
@@ -114,21 +114,23 @@ def run_cytofluorogram(args) -> int:
     extra = {"bins": args.bins, "threshold": "none" if threshold is None else
              ("manual" if args.thresholds else f"costes ({args.costes_method})"),
              "histogram": "cytofluorogram.npz (counts[i, j]: a in bin i, b in bin j)"}
-    out = _finish(args, "cytofluorogram", table, given, extra, caught, started)
+    out = execution.write_run(args.out, table, given, {"diagnostic": "cytofluorogram", **extra},
+                              caught, started)
     np.savez_compressed(out / "cytofluorogram.npz", counts=result.counts,
                         edges_a=result.edges_a, edges_b=result.edges_b)
     if not args.no_plots:
         plots.plot_cytofluorogram(result, out / "plots" / "cytofluorogram.png", names)
     print(table.to_string(index=False))
-    return _done(out, started)
+    return execution.done(out, started)
 
 
 def run_ica(args) -> int:
     started = time.perf_counter()
-    a, b, names, mask, given = _open_pair(args)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
     normalize = None if args.normalize == "none" else args.normalize
-    result, caught = _recording(args, li_ica, a, b, mask=mask, bins=args.bins, normalize=normalize,
-                                icq_convention=args.icq_convention)
+    with execution.recorded(args, Path(args.out)) as caught:
+        result = li_ica(a, b, mask=mask, bins=args.bins, normalize=normalize,
+                        icq_convention=args.icq_convention)
     table = pd.DataFrame([{
         "channel_a": names[0], "channel_b": names[1], "n_pixels": result.n,
         "icq": result.icq, "n_positive": result.n_positive, "n_zero": result.n_zero,
@@ -136,26 +138,28 @@ def run_ica(args) -> int:
     extra = {"bins": args.bins, "normalize": args.normalize,
              "icq_convention": args.icq_convention,
              "histograms": "ica.npz (counts_a/counts_b[i, j]: intensity bin i, product bin j)"}
-    out = _finish(args, "ica", table, given, extra, caught, started)
+    out = execution.write_run(args.out, table, given, {"diagnostic": "ica", **extra},
+                              caught, started)
     np.savez_compressed(out / "ica.npz", counts_a=result.counts_a, counts_b=result.counts_b,
                         edges_a=result.edges_a, edges_b=result.edges_b,
                         edges_product=result.edges_product)
     if not args.no_plots:
         plots.plot_ica(result, out / "plots" / "ica.png", names)
     print(table.to_string(index=False))
-    return _done(out, started)
+    return execution.done(out, started)
 
 
 def run_map(args) -> int:
     started = time.perf_counter()
-    a, b, names, mask, given = _open_pair(args)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
     window = None
     if args.window:
         sides = inputs.numbers(args.window, None, "--window", int)
         window = sides[0] if len(sides) == 1 else tuple(sides)
     target = Path(args.map_out) if args.map_out else Path(args.out) / f"{args.kind}.zarr"
-    result, caught = _recording(args, coloc_map, a, b, kind=args.kind, window=window, out=target,
-                                mask=mask, overwrite=args.overwrite)
+    with execution.recorded(args, Path(args.out)) as caught:
+        result = coloc_map(a, b, kind=args.kind, window=window, out=target, mask=mask,
+                           overwrite=args.overwrite)
     table = pd.DataFrame([{"channel_a": names[0], "channel_b": names[1], "kind": result.kind,
                            "window": None if result.window is None else
                            "x".join(map(str, result.window)), "path": str(result.path)}])
@@ -163,48 +167,15 @@ def run_map(args) -> int:
                      "chunks": [c[0] for c in result.data.chunks], "dtype": "float32",
                      "nan": "voxel not measured (outside the mask, NaN/Inf, or constant "
                             "window)"}}
-    out = _finish(args, "map", table, given, extra, caught, started)
+    out = execution.write_run(args.out, table, given, {"diagnostic": "map", **extra},
+                              caught, started)
     if not args.no_plots:
         plots.plot_map(result, out / "plots" / f"{result.kind}.png")
     print(f"{result.kind} map {result.data.shape} written to {result.path}")
-    return _done(out, started)
+    return execution.done(out, started)
 
 
 # ---------------------------------------------------------------- helpers
 
-def _open_pair(args):
-    """(a, b, names, mask, given inputs) from the command's paths and options."""
-    a, b, names, image = inputs.open_pair(args)
-    mask = inputs.open_single(args.mask, args.level)
-    given = {"paths": [str(args.path)] + ([str(args.path_b)] if args.path_b else []),
-             "mask": args.mask, "level": args.level, "dims": list(a.dims),
-             "voxel_size": image.attrs.get("voxel_size")}
-    return a, b, names, mask, given
-
-
 def _dim_name(image, axis: int):
     return str(image.dims[axis]) if hasattr(image, "dims") else None
-
-
-def _recording(args, function, *arguments, **kwargs):
-    """Call ``function`` where the execution options say (threads, a cluster)
-    and return its result with the warnings it raised."""
-    with warnings.catch_warnings(record=True) as caught, \
-            execution.execution(args, Path(args.out)):
-        warnings.simplefilter("always")
-        result = function(*arguments, **kwargs)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
-    return result, caught
-
-
-def _finish(args, name, table, given, extra, caught, started) -> Path:
-    return write_results(table, args.out, inputs=given, extra={
-        "diagnostic": name, **extra,
-        "warnings": [str(w.message) for w in caught],
-        "total_seconds": time.perf_counter() - started})
-
-
-def _done(out: Path, started) -> int:
-    print(f"\nresults written to {out}/ in {time.perf_counter() - started:.1f} s")
-    return 0
