@@ -1,4 +1,6 @@
-"""Every script in examples/ runs from a fresh interpreter and prints its result."""
+"""Every script in examples/ runs from a fresh interpreter and prints its result
+(smoke tests: the numbers they print are checked by the module tests, e.g.
+tests/smlm/test_simulate.py for Fig. 1c and tests/test_samples.py for the sample)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def _run(script: str, tmp_path, *args) -> str:
     return proc.stdout
 
 
-def test_per_cell_light_sheet_style_volume(tmp_path):
+def test_per_cell_light_sheet_style_example_runs(tmp_path):
     out = _run("per_cell_colocalization.py", tmp_path, str(tmp_path / "out"))
     assert "whole volume: r =" in out
 
@@ -34,6 +36,6 @@ def test_cluster_run_equals_threads(tmp_path):
     assert "cluster and threads give identical tables: True" in out
 
 
-def test_smlm_example_reproduces_fig_1c(tmp_path):
+def test_smlm_example_runs_both_fig_1c_variants(tmp_path):
     out = _run("smlm_coloc_index.py", tmp_path)
     assert "The paper's table corresponds to 'precision only'." in out

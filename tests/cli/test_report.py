@@ -1,22 +1,14 @@
-"""``streamcoloc report`` through its own parser (cli/main.py wires it in)."""
+"""``streamcoloc report`` through the streamcoloc command line."""
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import pytest
 
 import streamcoloc
-from streamcoloc.cli import report
+from streamcoloc.cli.main import run_command as run
 from streamcoloc.reports import write_results
-
-
-def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="streamcoloc")
-    report.add_parser(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
 
 
 @pytest.fixture

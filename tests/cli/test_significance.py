@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from streamcoloc.cli import significance as cli
+from streamcoloc.cli.main import run_command as run
 from streamcoloc.readers import write_ome_zarr
 from streamcoloc.significance import costes_randomization, psf_from_optics
-
-
-def run(argv) -> int:
-    """Parse and run like ``streamcoloc`` does, with only this command."""
-    parser = argparse.ArgumentParser(prog="streamcoloc")
-    cli.add_parser(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
 
 
 @pytest.fixture

@@ -141,7 +141,9 @@ def test_gaussian_fit_recovers_centre_and_fwhm():
     result = van_steensel_ccf(a, b, max_shift=10)
     assert result.centre == pytest.approx(3, abs=0.3)
     assert 1 < result.fwhm < 8
-    np.testing.assert_allclose(result.table()["fitted"], result.fitted(result.shifts))
+    a_, b_, c_, d_ = result.fit  # the table's fitted column is the written-out Gaussian
+    expected = a_ + (b_ - a_) * np.exp(-(result.shifts - c_) ** 2 / (2 * d_ ** 2))
+    np.testing.assert_allclose(result.table()["fitted"], expected, rtol=1e-12)
 
 
 def test_fit_failure_warns_and_gives_nan():
