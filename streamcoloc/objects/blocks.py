@@ -5,8 +5,11 @@ position of its block in the grid and its neighbours.  A *record array* is a
 dask array of dtype object with one element per block (chunks of 1), made by
 ``dask.array.map_blocks`` with ``block_id``; records are then combined with
 their neighbours (:func:`neighbour_map`) or merged in a tree of fixed shape
-and order (:func:`tree_reduce`, as :mod:`streamcoloc.engine.passes`), so a
-result does not depend on the scheduler.  Graphs are built directly (one
+and order (:func:`tree_reduce`), so a result does not depend on the
+scheduler.  A tree holds up to ``SPLIT_EVERY - 1`` records per level: fine
+for these small records (moments, ranges, counts), unlike the large
+histogram records for which :mod:`streamcoloc.engine.passes` folds into one
+running record.  Graphs are built directly (one
 task per block), not from ``dask.delayed`` calls on array blocks, whose
 construction costs grow with the number of blocks.
 """

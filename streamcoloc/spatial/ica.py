@@ -26,7 +26,7 @@ import numpy as np
 from ..engine.passes import run_pass
 from ..stats import dtypes
 from ..stats.base import Statistic
-from ..stats.joint import ICQ_CONVENTIONS
+from ..stats.joint import ICQ_CONVENTIONS, icq_from_counts
 from . import kernels
 from .bins import check_bins, intensity_edges, symmetric_edges
 from .pair import first_read, pair_of
@@ -109,20 +109,9 @@ def li_ica(a, b, mask=None, bins: int = 256, normalize="jacop",
                                          edges=(edges_a, edges_b, edges_p)), _sum_each, _identity)
     (counts_a, counts_b, signs) = run_pass([statistic], pair.layout)[0]
     n, positive, zero = (int(v) for v in signs)
-    return ICAResult(counts_a, counts_b, edges_a, edges_b, edges_p,
-                     icq(n, positive, zero, icq_convention), n, positive, zero, s.mean_a,
-                     s.mean_b, normalize, icq_convention)
-
-
-def icq(n: int, positive: int, zero: int, convention: str) -> float:
-    """Li's ICQ from the counts of products > 0 and = 0 among ``n``."""
-    if convention == "coloc2":
-        share = (positive + zero) / n
-    elif convention == "jacop":
-        share = positive / n
-    else:
-        share = positive / (n - zero) if n > zero else np.nan
-    return float(share - 0.5)
+    icq = float(icq_from_counts(positive, zero, n, icq_convention))
+    return ICAResult(counts_a, counts_b, edges_a, edges_b, edges_p, icq, n, positive, zero,
+                     s.mean_a, s.mean_b, normalize, icq_convention)
 
 
 def _ica_chunk(channels, regions, means, offsets, divisors, edges):
