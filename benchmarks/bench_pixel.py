@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import math
 import os
 import platform
@@ -620,12 +619,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=4, help="runs per timing, min taken")
     parser.add_argument("--no-napari", action="store_true", help="skip the napari comparison")
     parser.add_argument("--keep", action="store_true", help="keep the written data")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args._worker:
-        print(json.dumps(worker(args._worker, json.loads(args._args))))
+    args = harness.parse_or_work(parser, worker, argv)
+    if args is None:
         return
 
     import dask

@@ -28,7 +28,6 @@ so the channels are correlated).  Run from the project root:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -193,11 +192,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-napari-full", action="store_true",
                         help="skip the check of the crop estimate on the full volume "
                              "(napari, 1 and 1 + M iterations, ~1 min and ~3 GiB)")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args._worker:
-        print(json.dumps(worker(args._worker, json.loads(args._args))))
+    args = harness.parse_or_work(parser, worker, argv)
+    if args is None:
         return
 
     import dask

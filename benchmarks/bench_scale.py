@@ -22,7 +22,6 @@ Then the largest volume runs on a LocalCluster of 1 and of 2 worker processes
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import sys
@@ -111,11 +110,8 @@ def main(argv=None) -> None:
                         help="volume sizes in GiB (two uint16 channels)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where to write the data (default ./bench_data/, deleted after)")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args._worker:
-        print(json.dumps(worker(args._worker, json.loads(args._args))))
+    args = harness.parse_or_work(parser, worker, argv)
+    if args is None:
         return
 
     import dask

@@ -32,7 +32,6 @@ Run from the project root (see benchmarks/README.md):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -180,11 +179,8 @@ def main() -> None:
     parser.add_argument("--big", action="store_true",
                         help=f"also run {BIG_TOTAL:.0e} localizations in total (streamcoloc)")
     parser.add_argument("--workdir", default="bench_data", help="folder for the data")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    parser.add_argument("--_args", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args._worker:
-        print(json.dumps(worker(args._worker, json.loads(args._args))))
+    args = harness.parse_or_work(parser, worker, None)
+    if args is None:
         return
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.sizes:

@@ -27,7 +27,6 @@ Run from the project root:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -258,12 +257,8 @@ def main(argv=None) -> None:
     parser.add_argument("--napari-planes", type=int, help="planes of napari's crop")
     parser.add_argument("--no-napari", action="store_true", help="skip the napari comparison")
     parser.add_argument("--keep", action="store_true", help="keep the written data")
-    parser.add_argument("--_worker", help=argparse.SUPPRESS)
-    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args._worker:
-        print(json.dumps(worker(args._worker, json.loads(args._args))))
+    args = harness.parse_or_work(parser, worker, argv)
+    if args is None:
         return
 
     import dask

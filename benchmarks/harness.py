@@ -8,6 +8,7 @@ A script runs each measurement as ``python SCRIPT --_worker KIND --_args JSON``
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -45,3 +46,16 @@ def spawn(script: str, kind: str, args: dict) -> dict:
         raise RuntimeError(f"worker {kind} of {os.path.basename(script)} failed "
                            f"(exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def parse_or_work(parser: argparse.ArgumentParser, worker, argv=None):
+    """The script's parsed arguments; or, in a measurement process started by
+    :func:`spawn` (``--_worker KIND --_args JSON``), run ``worker(kind, args)``,
+    print its JSON and return None."""
+    parser.add_argument("--_worker", help=argparse.SUPPRESS)
+    parser.add_argument("--_args", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._worker:
+        print(json.dumps(worker(args._worker, json.loads(args._args))))
+        return None
+    return args
