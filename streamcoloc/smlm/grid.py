@@ -18,6 +18,7 @@ whatever the size of the table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,20 @@ def _edges(lower, upper, inner) -> np.ndarray:
     return np.concatenate([[lower], inner, [max(upper, lower)]]).astype(np.float64)
 
 
+def runs(key: np.ndarray):
+    """``(value, positions)`` per distinct value of ``key``, values ascending,
+    positions ascending (one stable sort, not one scan per value)."""
+    if key.size == 0:
+        return
+    if key.min() == key.max():
+        yield int(key[0]), np.arange(key.size)
+        return
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, order.size]):
+        yield int(key[order[lo]]), order[lo:hi]
+
+
 @dataclass(frozen=True)
 class TileLayout:
     """Tiles as columns of rows: column c spans ``x_edges[c:c + 2]`` and its
@@ -92,8 +107,9 @@ class TileLayout:
     def n_tiles(self) -> int:
         return int(self.col_start[-1]) - (self.x_edges.size - 1)
 
+    @cached_property
     def boxes(self) -> np.ndarray:
-        """(n_tiles, 4) array of tile boxes (x0, x1, y0, y1)."""
+        """(n_tiles, 4) array of tile boxes (x0, x1, y0, y1), built once."""
         out = []
         for c in range(self.x_edges.size - 1):
             column = self.y_edges[self.col_start[c]:self.col_start[c + 1]]
@@ -110,7 +126,7 @@ class TileLayout:
     def near(self, tile: int, halo: float) -> np.ndarray:
         """Tiles other than ``tile`` whose box meets the box of ``tile``
         widened by ``halo``."""
-        boxes = self.boxes()
+        boxes = self.boxes
         x0, x1, y0, y1 = boxes[tile]
         meets = ((boxes[:, 0] <= x1 + halo) & (boxes[:, 1] >= x0 - halo)
                  & (boxes[:, 2] <= y1 + halo) & (boxes[:, 3] >= y0 - halo))
@@ -149,14 +165,10 @@ class TileStore:
         its tiles and halo copies; returns the (tiles, groups) core counts."""
         rows, tiles, core = self.layout.assign(frame["x"].to_numpy(), frame["y"].to_numpy(),
                                                self.halo)
-        order = np.argsort(tiles, kind="stable")
-        rows, tiles, core = rows[order], tiles[order], core[order]
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        bounds = np.flatnonzero(np.diff(tiles)) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, tiles.size]):
-            tile = int(tiles[lo])
-            part = table.take(pa.array(rows[lo:hi])).append_column(
-                CORE, pa.array(core[lo:hi].astype(np.int8)))
+        for tile, members in runs(tiles):
+            part = table.take(pa.array(rows[members])).append_column(
+                CORE, pa.array(core[members].astype(np.int8)))
             self.folder(tile).mkdir(parents=True, exist_ok=True)
             write_parquet(part, self.folder(tile) / f"p{number:06d}.parquet")
         own = core == 1
@@ -197,7 +209,7 @@ class TileStore:
                      if t is not None]
             near = pa.concat_tables(parts, promote_options="permissive") if parts \
                 else own.select(kernel).slice(0, 0)
-        x0, x1, y0, y1 = self.layout.boxes()[tile]
+        x0, x1, y0, y1 = self.layout.boxes[tile]
         keep = pc.and_(pc.and_(pc.greater_equal(near["x"], x0 - halo),
                                pc.less_equal(near["x"], x1 + halo)),
                        pc.and_(pc.greater_equal(near["y"], y0 - halo),

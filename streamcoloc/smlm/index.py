@@ -154,14 +154,17 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     started = time.perf_counter()
     frame, source = _frame(locs)
     names = list(frame.columns)
-    _check_columns(names, channel, precision, source)
     plan = Plan(channel, RoiSpec.parse(roi), precision, "z" in names)
     has_z = plan.has_z
-    needed = plan.checked_columns() + ([plan.rois.column] if plan.rois.column else [])
+    needed = list(dict.fromkeys(
+        plan.checked_columns() + ([plan.rois.column] if plan.rois.column else [])))
+    _check_columns(names, needed, source)
     whole = _partitions(frame, partition_rows)  # every column: for the output rows
-    partitions = _partitions(frame[list(dict.fromkeys(needed))], partition_rows)  # projected
-    if len(partitions) != len(whole):  # a reader that regrouped: keep one partitioning
-        partitions = whole
+    partitions = whole  # pandas slices are views: a projection would only copy
+    if not isinstance(frame, pd.DataFrame):  # dask: the projection reaches the reader
+        partitions = _partitions(frame[needed], partition_rows)
+        if len(partitions) != len(whole):  # a reader that regrouped: keep one partitioning
+            partitions = whole
     seconds = {}
 
     found = survey(partitions, plan, source)
@@ -304,8 +307,7 @@ def _partitions(frame, partition_rows: int) -> list:
     return frame.to_delayed()
 
 
-def _check_columns(names, channel, precision, source) -> None:
-    needed = ["x", "y", channel] + ([precision] if isinstance(precision, str) else [])
+def _check_columns(names, needed, source) -> None:
     missing = [c for c in needed if c not in names]
     if missing:
         raise ValueError(f"{source}: missing column(s) {missing}; the table has "
@@ -357,7 +359,7 @@ def _bucket_halo(count, precision_mean, bbox, plan, radius_factor, layout) -> fl
         mnnd = POISSON_MNND[sides.size] * density ** (-1 / sides.size)
         radius = radius_factor * effective_resolution(mnnd, precision_mean[g])
         estimates.append(max(HALO_SAFETY * radius, HALO_MNNDS * mnnd))
-    boxes = layout.boxes()
+    boxes = layout.boxes
     narrowest = np.min(np.minimum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]))
     halo = max(estimates, default=0.0)
     if layout.n_tiles > 1 and narrowest > 0:

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .grid import TileStore, box_distances, write_parquet
+from .grid import TileStore, box_distances, runs, write_parquet
 from .kernels import build_cell_list, count_within, nearest_by_sweep, nearest_other
 from .rois import RoiSpec
 
@@ -194,21 +194,11 @@ class Points:
         return Points(self.x[members], self.y[members], self.z[members], self.group[members],
                       self.loc[members], int(np.searchsorted(members, self.n_core)))
 
-    def split(self, key: np.ndarray):
-        """``(value, members)`` per value of ``key`` (ascending positions)."""
-        if key.size and key.min() == key.max():
-            yield int(key[0]), np.arange(key.size)
-            return
-        order = np.argsort(key, kind="stable")
-        bounds = np.flatnonzero(np.diff(key[order])) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, order.size]):
-            yield int(key[order[lo]]), order[lo:hi]
-
     def by_roi(self, n_channels: int):
         """``(roi, core_rows, points)`` per ROI having core rows: the ROI's
         points (core first) and the tile's core rows among them.  Only points
         of one ROI interact, so each ROI gets its own cell lists."""
-        for roi, members in self.split(self.group // n_channels):
+        for roi, members in runs(self.group // n_channels):
             points = self.take(members) if members.size < self.x.size else self
             if points.n_core:
                 yield roi, members[:points.n_core], points
@@ -284,9 +274,9 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
     if points.n_core == 0:
         return {"n": np.zeros(plan.n_groups), "sum": np.zeros(plan.n_groups), "far": None}
     margin = _margins(points.x[:points.n_core], points.y[:points.n_core],
-                      store.layout.boxes()[tile], store.halo, bbox)
+                      store.layout.boxes[tile], store.halo, bbox)
     nnd = np.empty(points.n_core)
-    for _, members in points.split(points.group):  # one cell list per (ROI, channel)
+    for _, members in runs(points.group):  # one cell list per (ROI, channel)
         part = points.take(members)
         if part.n_core == 0:
             continue
@@ -333,7 +323,7 @@ def resolve_far(far: pd.DataFrame, store: TileStore, tile_counts: np.ndarray,
     group closer than an upper bound (the best seen, or the farthest corner
     of the nearest such tile) is searched by brute force.  Returns ``far``
     with the column ``nnd``."""
-    boxes = store.layout.boxes()
+    boxes = store.layout.boxes
     candidates = [[] for _ in range(len(boxes))]
     for lo in range(0, len(far), FAR_QUERY_BLOCK):
         block = far.iloc[lo:lo + FAR_QUERY_BLOCK]
@@ -389,7 +379,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
                               min_cell=max(r.max(), 0.0)).order  # query order
         qx, qy, qz = part.x[spatial], part.y[spatial], part.z[spatial]
         counts[rows] = 0  # channels without localizations near the tile
-        for channel, members in part.split(part.group % n_ch):
+        for channel, members in runs(part.group % n_ch):
             cells = CellList.of(part.x[members], part.y[members], part.z[members],
                                 min_cell=max(r[channel], 0.0))
             counts[rows[spatial], channel] = cells.count(qx, qy, qz, r[channel])
@@ -405,10 +395,10 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
         columns[f"n_{name}"] = pa.array(counts[:, c], mask=own == c)
     table = pa.table(columns)
     source = np.searchsorted(offsets, loc, side="right") - 1
-    for number in np.unique(source):
+    for number, members in runs(source):
         folder = Path(out_dir) / f"p{number:06d}"
         folder.mkdir(exist_ok=True)
-        write_parquet(table.filter(source == number), folder / f"t{tile:06d}.parquet")
+        write_parquet(table.take(pa.array(members)), folder / f"t{tile:06d}.parquet")
     sums["ld"] = np.bincount(group, weights=ld, minlength=plan.n_groups)
     for c in range(n_ch):
         n = np.where(own == c, 0, counts[:, c]).astype(np.float64)

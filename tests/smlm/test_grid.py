@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from streamcoloc.smlm import simulate
-from streamcoloc.smlm.grid import TileLayout, TileStore, box_distances, weighted_quantiles
+from streamcoloc.smlm.grid import TileLayout, TileStore, box_distances, runs, weighted_quantiles
 
 
 def test_weighted_quantiles_split_equal_weight():
@@ -28,7 +28,7 @@ def test_layout_tiles_hold_similar_counts_and_cover_the_box(scenario):
     layout = TileLayout.from_sample(x[::3], y[::3], np.full(x[::3].size, 3.0), bbox, x.size,
                                     x.size // 9)
     assert 7 <= layout.n_tiles <= 12
-    boxes = layout.boxes()
+    boxes = layout.boxes
     area = ((boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])).sum()
     assert area == pytest.approx((bbox[1] - bbox[0]) * (bbox[3] - bbox[2]))
     _, tiles, core = layout.assign(x, y, 0.0)
@@ -61,7 +61,14 @@ def test_store_halo_copies_equal_neighbour_reads(tmp_path):
         core2, near2 = wide.load(tile, 25.0)
         assert sorted(near["_loc"]) == sorted(near2["_loc"])
         assert core["_loc"].tolist() == core2["_loc"].tolist()
-        x0, x1, y0, y1 = layout.boxes()[tile]
+        x0, x1, y0, y1 = layout.boxes[tile]
         inside = frame["x"].between(x0 - 25, x1 + 25) & frame["y"].between(y0 - 25, y1 + 25)
         assert set(core["_loc"]) | set(near["_loc"]) == set(frame["_loc"][inside])
         assert counts[tile].sum() == len(core)
+
+
+def test_runs_give_each_value_its_ascending_positions():
+    key = np.array([3, 0, 2, 0, 3, 3])
+    assert [(v, m.tolist()) for v, m in runs(key)] == [(0, [1, 3]), (2, [2]), (3, [0, 4, 5])]
+    assert [(v, m.tolist()) for v, m in runs(np.zeros(4, int))] == [(0, [0, 1, 2, 3])]
+    assert list(runs(np.zeros(0, int))) == []

@@ -211,6 +211,8 @@ def test_bad_input_errors_name_the_problem():
     table = uniform(50, seed=11)
     with pytest.raises(ValueError, match="missing column.*'precision'"):
         coloc_index(table.drop(columns="precision"))
+    with pytest.raises(ValueError, match="missing column.*'cell'"):
+        coloc_index(table, roi="cell")  # an ROI column that is not there
     broken = table.copy()
     broken.loc[7, "y"] = np.nan
     with pytest.raises(ValueError, match="column 'y' has NaN.*row 7"):

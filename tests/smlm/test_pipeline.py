@@ -17,7 +17,6 @@ def test_points_split_by_roi_keeps_core_rows_first():
             for roi, rows, part in points.by_roi(2)}
     assert seen == {0: ([1, 3, 4], [101, 103, 104, 107], 3),
                     1: ([0, 2], [100, 102, 105, 106], 2)}
-    assert [(k, m.tolist()) for k, m in points.split(np.zeros(8, int))] == [(0, list(range(8)))]
 
 
 def test_margins_count_only_faces_with_data_beyond():
@@ -44,8 +43,8 @@ def test_resolve_far_finds_neighbours_several_tiles_away(tmp_path):
     counts = store.write_partition(frame, 0, 3)
     queries = frame.sample(40, random_state=1)
     queries = pd.concat([queries, frame.tail(2)])
-    tiles = np.array([np.flatnonzero((layout.boxes()[:, 0] <= x) & (layout.boxes()[:, 1] >= x)
-                                     & (layout.boxes()[:, 2] <= y) & (layout.boxes()[:, 3] >= y))[0]
+    tiles = np.array([np.flatnonzero((layout.boxes[:, 0] <= x) & (layout.boxes[:, 1] >= x)
+                                     & (layout.boxes[:, 2] <= y) & (layout.boxes[:, 3] >= y))[0]
                       for x, y in zip(queries["x"], queries["y"])])
     far = pd.DataFrame({"tile": tiles, "position": 0, "x": queries["x"].to_numpy(),
                         "y": queries["y"].to_numpy(), "z": 0.0,
