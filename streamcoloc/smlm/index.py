@@ -103,14 +103,22 @@ class CIResult:
         target = out / "localizations.parquet"
         if target.is_dir():
             shutil.rmtree(target)
-        if isinstance(self.localizations, pd.DataFrame):
-            self.localizations.to_parquet(target)
+        roi_column = ("roi" if self.attrs.get("roi_mode") == "shapes" else
+                      self.attrs.get("roi_column"))
+        channel = self.attrs["channel_column"]
+        mapped = self.localizations
+        if isinstance(mapped, pd.DataFrame):
+            mapped.to_parquet(target)
         else:
-            self.localizations.to_parquet(target, write_index=False)
+            mapped.to_parquet(target, write_index=False)
+            # The maps read back the columns they show from the file just
+            # written, rather than recomputing the lazy table once per map.
+            shown = ["x", "y", channel] + ([roi_column] if roi_column else []) + [
+                c for c in mapped.columns if c.startswith("ci_")]
+            mapped = dd.read_parquet(target, columns=list(dict.fromkeys(shown)))
         if plots:
-            write_ci_maps(self.localizations, self.summary, out / "plots",
-                          roi_column="roi" if self.attrs.get("roi_mode") == "shapes" else
-                          self.attrs.get("roi_column"), channel=self.attrs["channel_column"])
+            write_ci_maps(mapped, self.summary, out / "plots", roi_column=roi_column,
+                          channel=channel)
         return out
 
 
