@@ -563,8 +563,6 @@ def _table(measurement: Measurement, names, pairs, options: Options, manual, has
         columns["slope"], columns["intercept"] = map(per_row, metrics.orthogonal_regression(m))
     for column, values in measurement.derived.items():
         if column in ("threshold_a", "threshold_b") or not np.isnan(values).all():
-            if column in ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2"):
-                values = np.where(m.n_negative > 0, np.nan, values)  # defined for ≥ 0 only
             columns[column] = per_row(values)
     if measurement.walks:
         undefined = np.zeros(m.n.shape, bool)

@@ -42,6 +42,9 @@ CONVENTIONS = ("coloc2", "cellprofiler")
 #: Columns derived here, NaN where not computed.
 DERIVED = ("srcc", "srcc_pvalue", "kendall", "kendall_pvalue", "icq", "pcc_below", "pcc_above",
            "threshold_a", "threshold_b", "tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
+#: Derived coefficients defined for non-negative intensities only: NaN for a
+#: (region, slice, pair) with negative values (as the moment-based ones).
+NONNEGATIVE_ONLY = ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,10 @@ def measure(layout: Layout, request: Request) -> Measurement:
         context.from_joint()
     else:
         n_reads += context.from_wide(layout)
-    return Measurement(m, context.derived, n_reads, context.walks,
+    derived = {column: np.where(m.n_negative > 0, np.nan, values)
+               if column in NONNEGATIVE_ONLY else values
+               for column, values in context.derived.items()}
+    return Measurement(m, derived, n_reads, context.walks,
                        "joint" if record.joint else "wide", context.notes)
 
 
