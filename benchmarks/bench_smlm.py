@@ -55,6 +55,10 @@ EMITTERS = 30  # per cluster and channel
 LOCS_PER_CLUSTER = EMITTERS * 4 / 0.9  # 1 + Poisson(3) blinks, 10 % background
 CLUSTERS_PER_BLOCK = 2000  # ~270k localizations per channel per generated block
 TARGET_SPEEDUP = 10.0
+#: the same definitions: mean CIs equal to float rounding
+AGREEMENT_TOLERANCE = 1e-9
+#: linear scaling: time ~ N^exponent with exponent at most this
+LINEAR_EXPONENT = 1.1
 GIB = 2**30
 
 
@@ -231,7 +235,9 @@ def report(results: list, cores: int, baseline: int) -> None:
     for r in results:
         if "ref1" in r:
             diff = np.max(np.abs(np.subtract(r["ours"]["mean_ci"], r["ref1"]["mean_ci"])))
-            print(f"    {r['per_channel']:.0e}/channel: {diff:.1e}  (mean CI "
+            print(f"    {r['per_channel']:.0e}/channel: {diff:.1e} "
+                  f"{'PASS' if diff <= AGREEMENT_TOLERANCE else 'FAIL'} (<= "
+                  f"{AGREEMENT_TOLERANCE:.0e}; mean CI "
                   f"{', '.join(f'{v:.4f}' for v in r['ours']['mean_ci'])})")
     at = next((r for r in results if r["per_channel"] == 10**6 and "ref1" in r), None)
     if at is not None:
@@ -252,7 +258,8 @@ def report(results: list, cores: int, baseline: int) -> None:
         exponent = math.log(last["ours"]["seconds"] / first["ours"]["seconds"]) / \
             math.log(last["rows"] / first["rows"])
         print(f"    time ~ N^{exponent:.2f} from {first['rows']:,} to {last['rows']:,} "
-              "(1.00 = linear)")
+              f"(1.00 = linear; target <= {LINEAR_EXPONENT}: "
+              f"{'PASS' if exponent <= LINEAR_EXPONENT else 'FAIL'})")
 
 
 if __name__ == "__main__":
