@@ -34,6 +34,7 @@ from pathlib import Path
 import dask
 from dask.base import tokenize
 from dask.callbacks import Callback
+from dask.system import CPU_COUNT
 
 _CURRENT: contextvars.ContextVar = contextvars.ContextVar("streamcoloc_session", default=None)
 
@@ -173,6 +174,16 @@ def progress(parts: list, block_bytes: float):
         display.update()
     display.update(0, final=True)
     yield futures
+
+
+def parallelism() -> int:
+    """Tasks the current scheduler runs at once: the threads of the workers
+    of an active dask.distributed client, else the threaded scheduler's
+    (dask's ``num_workers`` setting, or the CPU count)."""
+    client = _client()
+    if client is not None:
+        return max(1, sum(client.nthreads().values()))
+    return int(dask.config.get("num_workers", None) or CPU_COUNT)
 
 
 def _client():

@@ -184,7 +184,7 @@ class TileStore:
         return pa.concat_tables(tables, promote_options="permissive")
 
     def load(self, tile: int, halo: float, z=False, window=None):
-        """``(core, halo_rows)`` of a tile as pandas frames of the kernel
+        """``(core, halo_rows)`` of a tile as Arrow tables of the kernel
         columns: its core rows, and every localization of another tile within
         ``halo`` of its box (Chebyshev, so a superset of the disc).  Within
         the bucketing halo the tile's own halo copies serve; beyond it the
@@ -194,7 +194,7 @@ class TileStore:
         kernel = KERNEL_COLUMNS if z else KERNEL_COLUMNS[:2] + KERNEL_COLUMNS[3:]
         own = self._read(tile, kernel + [CORE])
         if own is None:
-            empty = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in kernel})
+            empty = pa.table({c: pa.array([], pa.float64()) for c in kernel})
             return empty, empty
         is_core = pc.equal(own[CORE], 1)
         core = own.filter(is_core).select(kernel)
@@ -214,4 +214,4 @@ class TileStore:
                                pc.less_equal(near["x"], x1 + halo)),
                        pc.and_(pc.greater_equal(near["y"], y0 - halo),
                                pc.less_equal(near["y"], y1 + halo)))
-        return core.to_pandas(), near.filter(keep).to_pandas()
+        return core, near.filter(keep)

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import ColocWarning
+from ..engine.runtime import parallelism
 from .grid import TileLayout, TileStore
 from .pipeline import Plan, bucket, compute, count_tile, nearest_tile, \
     partition_results, resolve_far, survey
@@ -58,6 +59,8 @@ SUMMARY_COLUMNS = ["roi", "channel", "other", "n", "mnnd", "precision", "d", "me
 POISSON_MNND = {2: 0.5, 3: 0.554}
 HALO_SAFETY = 1.5  # bucketing halo = 1.5 x the estimated largest search radius ...
 HALO_MNNDS = 10.0  # ... and at least 10 estimated MNNDs (for the nearest-neighbour pass)
+TILES_PER_WORKER = 2  # tiles per worker thread, for load balance (see balanced_tile_points)
+MIN_TILE_POINTS = 100_000
 
 
 def effective_resolution(mnnd, precision):
@@ -142,8 +145,10 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     exclude_self : LD excludes the localization itself (the paper's
         definition); False counts it (LD + 1).
     precision : precision column (nm) or one precision for every localization.
-    tile_points : about this many localizations per tile: with the halo,
-        a task's memory (~300 B per localization) is bounded by it.
+    tile_points : at most about this many localizations per tile: with the
+        halo, a task's memory (~300 B per localization) is bounded by it.
+        Fewer when that gives each worker thread two tiles of at least
+        100 000 localizations (:func:`balanced_tile_points`).
     partition_rows : rows per partition when ``locs`` is a pandas DataFrame.
     workdir : folder for the bucketed table and results (a new subfolder is
         made in it; default: the system temp folder).  With dask.distributed
@@ -188,7 +193,9 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     bbox = found["bbox"]
     extent = (bbox["xmin"].min(), bbox["xmax"].max(), bbox["ymin"].min(), bbox["ymax"].max(),
               bbox["zmin"].min(), bbox["zmax"].max())
-    layout = TileLayout.from_sample(*found["sample"], extent, int(count.sum()), tile_points)
+    total = int(count.sum())
+    layout = TileLayout.from_sample(*found["sample"], extent, total,
+                                    balanced_tile_points(total, tile_points))
     halo = bucket_halo if bucket_halo is not None else _bucket_halo(
         count, precision_mean, bbox, plan, radius_factor, layout)
     work = Path(tempfile.mkdtemp(prefix="streamcoloc-smlm-", dir=workdir))
@@ -289,6 +296,15 @@ def localization_rows(part: pd.DataFrame, number: int, out_dir, offsets, channel
 
 
 # ---------------------------------------------------------------- helpers
+
+def balanced_tile_points(total: int, tile_points: int) -> int:
+    """Localizations per tile: ``tile_points`` at most, fewer so that every
+    worker thread gets :data:`TILES_PER_WORKER` tiles while tiles keep at
+    least :data:`MIN_TILE_POINTS` (two large tiles on two threads finish
+    unevenly; tiny tiles cost more halo than they balance)."""
+    balanced = -(-total // (TILES_PER_WORKER * parallelism()))
+    return int(min(tile_points, max(MIN_TILE_POINTS, balanced)))
+
 
 def _frame(locs):
     """(pandas or dask DataFrame, description for messages)."""

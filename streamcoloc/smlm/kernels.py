@@ -88,22 +88,23 @@ def _cell_of(value, lower, cell, n):
 
 
 @numba.njit(nogil=True, cache=True)
-def build_cell_list(x, y, z, lower, cell, dims):
+def build_cell_list(x, y, z, label, n_labels, lower, cell, dims):
     """Counting sort of the points into cells of side ``cell`` starting at
     ``lower`` (3,), ``dims`` (3,) cells per axis (points outside are clipped
-    into the outer cells).  Cell ``(ix, iy, iz)`` has number
-    ``(iz * ny + iy) * nx + ix``.  Returns ``(order, start)``: the points of
-    cell k are ``order[start[k]:start[k + 1]]``."""
+    into the outer cells), one grid per label (0 to ``n_labels - 1``).  Cell
+    ``(ix, iy, iz)`` of label c has number ``c * n_cells + (iz * ny + iy) *
+    nx + ix``.  Returns ``(order, start)``: the points of cell k are
+    ``order[start[k]:start[k + 1]]``."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
     number = np.empty(x.size, np.int64)
-    start = np.zeros(n_cells + 1, np.int64)
+    start = np.zeros(n_labels * n_cells + 1, np.int64)
     for i in range(x.size):
         k = ((_cell_of(z[i], lower[2], cell, nz) * ny + _cell_of(y[i], lower[1], cell, ny)) * nx
-             + _cell_of(x[i], lower[0], cell, nx))
+             + _cell_of(x[i], lower[0], cell, nx)) + label[i] * n_cells
         number[i] = k
         start[k + 1] += 1
-    for k in range(n_cells):
+    for k in range(n_labels * n_cells):
         start[k + 1] += start[k]
     fill = start[:-1].copy()
     order = np.empty(x.size, np.int64)
@@ -172,30 +173,37 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
 
 @numba.njit(nogil=True, cache=True)
 def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius2):
-    """Number of points of the list within ``sqrt(radius2)`` of each query
-    (``|p_q - p_j|² <= radius2``; a query that is itself in the list counts
-    itself: the caller subtracts it).  The list is one channel's points of
-    one ROI in cell order; cells of side ``cell`` are searched ``reach``
-    cells around the query's cell (``reach * cell`` >= the radius).  Queries
-    in spatial order keep the searched cells in cache."""
+    """Points of each label within that label's radius of each query:
+    ``counts[q, c]`` = number of points j of label c with ``|p_q - p_j|² <=
+    radius2[c]`` (inclusive; ``radius2[c] < 0``: none).  A query that is
+    itself in the list counts itself: the caller subtracts it.  The list
+    holds the points of every channel of one ROI, one grid per label (see
+    :func:`build_cell_list`); cells of side ``cell`` are searched ``reach``
+    cells around the query's cell (``reach * cell`` >= the largest radius).
+    Queries in spatial order keep the searched cells in cache."""
     nx, ny, nz = dims[0], dims[1], dims[2]
-    counts = np.zeros(qx.size, np.int64)
+    n_cells = nx * ny * nz
+    counts = np.zeros((qx.size, radius2.size), np.int64)
     for q in range(qx.size):
         px, py, pz = qx[q], qy[q], qz[q]
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
         cz = _cell_of(pz, lower[2], cell, nz)
         x_lo, x_hi = max(cx - reach, 0), min(cx + reach, nx - 1)
-        n = 0
-        for iz in range(max(cz - reach, 0), min(cz + reach, nz - 1) + 1):
-            for iy in range(max(cy - reach, 0), min(cy + reach, ny - 1) + 1):
-                row = (iz * ny + iy) * nx
-                lo, hi = start[row + x_lo], start[row + x_hi + 1]
-                vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
-                for j in range(vx.size):
-                    dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
-                    n += 1 if dx * dx + dy * dy + dz * dz <= radius2 else 0
-        counts[q] = n
+        for c in range(radius2.size):
+            r2 = radius2[c]
+            if r2 < 0:
+                continue
+            n = 0
+            for iz in range(max(cz - reach, 0), min(cz + reach, nz - 1) + 1):
+                for iy in range(max(cy - reach, 0), min(cy + reach, ny - 1) + 1):
+                    row = c * n_cells + (iz * ny + iy) * nx
+                    lo, hi = start[row + x_lo], start[row + x_hi + 1]
+                    vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
+                    for j in range(vx.size):
+                        dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
+                        n += 1 if dx * dx + dy * dy + dz * dz <= r2 else 0
+            counts[q, c] = n
     return counts
 
 

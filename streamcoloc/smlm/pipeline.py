@@ -179,11 +179,11 @@ class Points:
     n_core: int
 
     @classmethod
-    def of(cls, core: pd.DataFrame, near: pd.DataFrame, has_z: bool) -> "Points":
+    def of(cls, core: pa.Table, near: pa.Table, has_z: bool) -> "Points":
         both = [core, near]
 
         def column(name, dtype):
-            return np.concatenate([f[name].to_numpy(dtype) for f in both])
+            return np.concatenate([f[name].to_numpy() for f in both]).astype(dtype, copy=False)
 
         z = column("z", np.float64) if has_z else np.zeros(len(core) + len(near))
         return cls(column("x", np.float64), column("y", np.float64), z,
@@ -206,8 +206,9 @@ class Points:
 
 @dataclass
 class CellList:
-    """Points sorted into cubic cells (see :func:`~.kernels.build_cell_list`);
-    ``order[k]`` is the input position of sorted point k."""
+    """Points sorted into cubic cells, one grid per label (see
+    :func:`~.kernels.build_cell_list`); ``order[k]`` is the input position
+    of sorted point k."""
 
     x: np.ndarray
     y: np.ndarray
@@ -217,11 +218,14 @@ class CellList:
     cell: float
     dims: np.ndarray
     order: np.ndarray
+    n_labels: int = 1
 
     @classmethod
-    def of(cls, x, y, z, min_cell: float = 0.0) -> "CellList":
+    def of(cls, x, y, z, min_cell: float = 0.0, label=None, n_labels: int = 1) -> "CellList":
         """Cells of about :data:`POINTS_PER_CELL` points (over the bounding
-        box), at least ``min_cell`` wide, never more than ~4 per point."""
+        box), at least ``min_cell`` wide, never more than ~4 per point;
+        ``label`` (0 to ``n_labels - 1``; default all 0) gives each label its
+        grid."""
         lower = np.array([x.min(), y.min(), z.min()])
         extent = np.array([x.max(), y.max(), z.max()]) - lower
         active = extent > 0
@@ -235,16 +239,20 @@ class CellList:
             if np.prod(dims.astype(np.float64)) <= 4 * x.size + 64:
                 break
             cell *= 1.5
-        order, start = build_cell_list(x, y, z, lower, cell, dims)
-        return cls(x[order], y[order], z[order], start, lower, float(cell), dims, order)
+        label = np.zeros(x.size, np.int64) if label is None else np.asarray(label, np.int64)
+        order, start = build_cell_list(x, y, z, label, n_labels, lower, cell, dims)
+        return cls(x[order], y[order], z[order], start, lower, float(cell), dims, order,
+                   n_labels)
 
-    def count(self, qx, qy, qz, radius: float) -> np.ndarray:
-        """Points within ``radius`` (inclusive) of each query; none if < 0."""
-        if radius < 0:
-            return np.zeros(qx.size, np.int64)
-        reach = int(np.ceil(radius / self.cell)) if radius > 0 else 0
+    def count(self, qx, qy, qz, radius) -> np.ndarray:
+        """(queries, labels) counts of the points of each label within
+        ``radius`` (one, or one per label; inclusive; none where < 0)."""
+        radius = np.broadcast_to(np.asarray(radius, np.float64), (self.n_labels,))
+        top = max(float(radius.max()), 0.0)
+        reach = int(np.ceil(top / self.cell)) if top > 0 else 0
+        radius2 = np.where(radius >= 0, radius * radius, -1.0)
         return count_within(qx, qy, qz, self.x, self.y, self.z, self.start, self.lower,
-                            self.cell, self.dims, reach, radius * radius)
+                            self.cell, self.dims, reach, radius2)
 
 
 # ---------------------------------------------------------------- nearest neighbours
@@ -306,7 +314,7 @@ def nearest_far_in_tile(store: TileStore, tile: int, queries: pd.DataFrame, has_
     ``tile``, capped at each query's ``bound``."""
     reach, x = queries["bound"].to_numpy(), queries["x"].to_numpy()
     core, _ = store.load(tile, 0.0, z=has_z, window=((x - reach).min(), (x + reach).max()))
-    points = Points.of(core, core.iloc[:0], has_z)
+    points = Points.of(core, core.slice(0, 0), has_z)
     order = np.flatnonzero(np.isin(points.group, queries["group"].to_numpy()))
     order = order[np.argsort(points.x[order], kind="stable")]
     return nearest_by_sweep(*(queries[c].to_numpy(t) for c, t in
@@ -356,9 +364,11 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     """LD and neighbours per other channel of the tile's localizations.
 
     ``radius[group]`` is the search radius of a group (< 0: undefined).
-    For every ROI and channel o, the ROI's core localizations (in spatial
-    order, for the cache) count the points of o within o's radius; the own
-    channel's count less the localization itself is LD.  Writes the results
+    For every ROI, one cell list of all its points (a grid per channel,
+    cells at least the largest radius wide) gives each core localization
+    (in cell order, for the cache) its count of points of every channel o
+    within o's radius;
+    the own channel's count less the localization itself is LD.  Writes the results
     (``_group``, ``_loc``, ``nnd``, ``ld``, ``n_<o>``) grouped by the input
     partition they came from (``offsets``: first ``_loc`` of each) to
     ``out_dir/p<partition>/t<tile>.parquet``; returns per-group sums of
@@ -375,14 +385,11 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     counts = np.empty((points.n_core, n_ch), np.int64)
     for roi, rows, part in points.by_roi(n_ch):
         r = radius[roi * n_ch:(roi + 1) * n_ch]
-        spatial = CellList.of(part.x[:part.n_core], part.y[:part.n_core], part.z[:part.n_core],
-                              min_cell=max(r.max(), 0.0)).order  # query order
-        qx, qy, qz = part.x[spatial], part.y[spatial], part.z[spatial]
-        counts[rows] = 0  # channels without localizations near the tile
-        for channel, members in runs(part.group % n_ch):
-            cells = CellList.of(part.x[members], part.y[members], part.z[members],
-                                min_cell=max(r[channel], 0.0))
-            counts[rows[spatial], channel] = cells.count(qx, qy, qz, r[channel])
+        cells = CellList.of(part.x, part.y, part.z, min_cell=max(r.max(), 0.0),
+                            label=part.group % n_ch, n_labels=n_ch)
+        queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
+        counts[rows[cells.order[queries]]] = cells.count(cells.x[queries], cells.y[queries],
+                                                         cells.z[queries], r)
     group = points.group[:points.n_core]
     own = group % n_ch
     ld = counts[np.arange(group.size), own] - (radius[group] >= 0) + (0 if exclude_self else 1)

@@ -55,8 +55,8 @@ def _extents(channels, pairs, plane_start, run_start, run_stop, run_region, sett
     the measured voxels (min/max start at ±``_BIG``); n_zero counts voxels
     whose values are both ``zero`` (the value of 0 of each channel).  Values
     are shifted right by the channel's ``shift`` (bins of 2**shift values; 0:
-    one bin per value).  ``plain``: no rule excludes or changes a value and
-    every shift is 0 (a loop LLVM vectorizes)."""
+    one bin per value).  ``plain``: no rule excludes or changes a value (a
+    loop LLVM vectorizes)."""
     n_label_planes = plane_start.size - 1
     for k in range(pairs.shape[0]):
         ia, ib = pairs[k, 0], pairs[k, 1]
@@ -67,7 +67,7 @@ def _extents(channels, pairs, plane_start, run_start, run_stop, run_region, sett
                 b = channels[ib][s][run_start[r]:run_stop[r]]
                 row = out[run_region[r], s, k]
                 if plain:
-                    found = _plain_extents(a, b, zero[ia], zero[ib])
+                    found = _plain_extents(a, b, zero[ia], zero[ib], shift[ia], shift[ib])
                 else:
                     found = _general_extents(a, b, settings[ia], settings[ib], zero[ia],
                                              zero[ib], shift[ia], shift[ib])
@@ -78,10 +78,10 @@ def _extents(channels, pairs, plane_start, run_start, run_stop, run_region, sett
 
 
 @numba.njit(inline="always")
-def _plain_extents(a, b, zero_a, zero_b):
+def _plain_extents(a, b, zero_a, zero_b, shift_a, shift_b):
     lo_a, hi_a, lo_b, hi_b, n_zero = _BIG, -_BIG, _BIG, -_BIG, 0
     for q in range(a.size):
-        x, y = np.int64(a[q]), np.int64(b[q])
+        x, y = np.int64(a[q]) >> shift_a, np.int64(b[q]) >> shift_b
         lo_a, hi_a = min(lo_a, x), max(hi_a, x)
         lo_b, hi_b = min(lo_b, y), max(hi_b, y)
         n_zero += (x == zero_a) & (y == zero_b)
@@ -126,13 +126,14 @@ def _scatter(channels, pairs, plane_start, run_start, run_stop, run_region, sett
                 if plain and joint:
                     origin = start_a - lo_a * width_b - lo_b
                     for q in range(a.size):
-                        table_a[origin + np.int64(a[q]) * width_b + np.int64(b[q])] += 1
+                        table_a[origin + (np.int64(a[q]) >> shift_a) * width_b
+                                + (np.int64(b[q]) >> shift_b)] += 1
                     continue
                 if plain:
                     origin_a, origin_b = start_a - lo_a, start_b - lo_b
                     for q in range(a.size):
-                        table_a[origin_a + np.int64(a[q])] += 1
-                        table_b[origin_b + np.int64(b[q])] += 1
+                        table_a[origin_a + (np.int64(a[q]) >> shift_a)] += 1
+                        table_b[origin_b + (np.int64(b[q]) >> shift_b)] += 1
                     continue
                 for q in range(a.size):
                     keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
@@ -213,7 +214,7 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     zero = np.array([0 if options.grids is None else -grid.base for grid in (
         options.grids or [None] * len(blocks))], np.int64)
     shift = np.array(options.shifts or (0,) * len(blocks), np.int64)
-    plain = not rules.general and bool(np.all(shift == 0))
+    plain = not rules.general
     _extents(blocks, options.pairs, *runs, settings, zero, shift, plain, extents)
     present = extents[..., N] > 0
     row_of = np.full(present.shape, -1, np.int64)

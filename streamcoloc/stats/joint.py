@@ -11,6 +11,8 @@ Manders and Pearson, RWC and auto thresholds.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from . import ranks
@@ -33,7 +35,16 @@ class JointTable:
         return int(self._cells.sum())
 
     def marginal(self, channel: str) -> np.ndarray:
-        return self.counts.sum(axis=1 if channel == "a" else 0)
+        return self._marginals[0 if channel == "a" else 1]
+
+    @cached_property
+    def _marginals(self):
+        return self.counts.sum(axis=1), self.counts.sum(axis=0)
+
+    @cached_property
+    def _occupied(self) -> np.ndarray:
+        """The counts without empty rows and columns (for the rank sweeps)."""
+        return ranks.occupied(self.counts)
 
     # -- sums ------------------------------------------------------------------
     def sums(self, selected=None) -> Sums:
@@ -61,11 +72,11 @@ class JointTable:
 
     # -- ranks -----------------------------------------------------------------
     def spearman(self):
-        return ranks.spearman(ranks.rank_product_sum(self.counts), self.marginal("a"),
+        return ranks.spearman(ranks.rank_product_sum(self._occupied), self.marginal("a"),
                               self.marginal("b"))
 
     def kendall(self):
-        return ranks.kendall(self.counts)
+        return ranks.kendall(self._occupied)
 
     def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
         """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,

@@ -39,8 +39,11 @@ def _int_sum(values) -> int:
 
 def occupied(joint: np.ndarray) -> np.ndarray:
     """The joint histogram without its empty rows and columns (which change
-    no rank, tie or order)."""
-    return joint[joint.any(axis=1)][:, joint.any(axis=0)]
+    no rank, tie or order); the table itself when it has none."""
+    rows, cols = joint.any(axis=1), joint.any(axis=0)
+    if rows.all() and cols.all():
+        return joint
+    return joint[np.ix_(rows, cols)]
 
 
 def rank_product_sum(joint: np.ndarray) -> int:

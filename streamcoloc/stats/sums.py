@@ -24,17 +24,30 @@ class Sums(NamedTuple):
     def of_cells(cls, counts: np.ndarray, a_values: np.ndarray, b_values: np.ndarray,
                  group: np.ndarray, n_groups: int) -> "Sums":
         """Exact sums of voxels grouped by cell: ``counts[i]`` voxels of
-        values ``(a_values[i], b_values[i])`` belong to set ``group[i]``."""
-        order = np.argsort(group, kind="stable")
-        g = group[order]
-        present, starts = np.unique(g, return_index=True)
-        count = counts[order].astype(np.int64)
-        a = a_values[order].astype(np.int64)
-        b = b_values[order].astype(np.int64)
+        values ``(a_values[i], b_values[i])`` belong to set ``group[i]``.
+
+        Every term is an integer below ``total · max|value|²``: under 2**62
+        int64 products are exact (one set: plain sums; under 2**53 the
+        float64 sums of ``np.bincount`` are exact too, no sort needed; else
+        a sort and per-set int64 sums); beyond, Python integers."""
+        count = np.asarray(counts).astype(np.int64, copy=False)
+        a = np.asarray(a_values).astype(np.int64, copy=False)
+        b = np.asarray(b_values).astype(np.int64, copy=False)
         total = int(count.sum())
         big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
+        bound = total * big * big
+        if bound < 2**62 and (n_groups == 1 or bound < 2**53):
+            ca, cb = count * a, count * b
+            terms = (count, ca, cb, ca * a, cb * b, ca * b)
+            if n_groups == 1:
+                return cls(*(np.array([int(t.sum())], dtype=object) for t in terms))
+            return cls(*(np.bincount(group, weights=t.astype(np.float64), minlength=n_groups)
+                         .astype(np.int64).astype(object) for t in terms))
+        order = np.argsort(group, kind="stable")
+        present, starts = np.unique(group[order], return_index=True)
+        count, a, b = count[order], a[order], b[order]
         terms = (count, count * a, count * b, count * a * a, count * b * b, count * a * b)
-        if total * big * big >= 2**62:  # int64 products could overflow: Python ints
+        if bound >= 2**62:  # int64 products could overflow: Python ints
             terms = tuple(t.astype(object) for t in (count, count * a, count * b))
             ao, bo = a.astype(object), b.astype(object)
             terms += (terms[1] * ao, terms[2] * bo, terms[1] * bo)

@@ -174,3 +174,13 @@ def test_worker_killed_mid_run_still_gives_the_right_answer(tmp_path):
         result = _analyse(a, b)
     assert os.path.exists(tmp_path / "killed"), "no worker was killed: the test proved nothing"
     pd.testing.assert_frame_equal(expected, result, check_exact=True)
+
+
+def test_parallelism_follows_the_threaded_scheduler_setting():
+    from dask.system import CPU_COUNT
+
+    from streamcoloc.engine.runtime import parallelism
+
+    assert parallelism() == CPU_COUNT
+    with dask.config.set(num_workers=7):
+        assert parallelism() == 7

@@ -59,11 +59,12 @@ def test_store_halo_copies_equal_neighbour_reads(tmp_path):
         core, near = store.load(tile, 25.0)
         wide = TileStore(tmp_path, layout, halo=10.0)  # same files, reads the neighbours
         core2, near2 = wide.load(tile, 25.0)
-        assert sorted(near["_loc"]) == sorted(near2["_loc"])
-        assert core["_loc"].tolist() == core2["_loc"].tolist()
+        assert sorted(near["_loc"].to_pylist()) == sorted(near2["_loc"].to_pylist())
+        assert core["_loc"].to_pylist() == core2["_loc"].to_pylist()
         x0, x1, y0, y1 = layout.boxes[tile]
         inside = frame["x"].between(x0 - 25, x1 + 25) & frame["y"].between(y0 - 25, y1 + 25)
-        assert set(core["_loc"]) | set(near["_loc"]) == set(frame["_loc"][inside])
+        assert set(core["_loc"].to_pylist()) | set(near["_loc"].to_pylist()) == \
+            set(frame["_loc"][inside])
         assert counts[tile].sum() == len(core)
 
 

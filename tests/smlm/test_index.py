@@ -170,6 +170,8 @@ def test_distributed_cluster_gives_the_same_numbers(tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster):
+        from streamcoloc.engine.runtime import parallelism
+        assert parallelism() == 2  # the cluster's threads, not this machine's cores
         result = coloc_index(table, tile_points=300, workdir=tmp_path)
     pd.testing.assert_frame_equal(result.localizations, expected.localizations)
     pd.testing.assert_frame_equal(result.summary, expected.summary)
@@ -243,3 +245,15 @@ def test_write_results_folder(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["radius_factor"] == 1.0 and run["exclude_self"] is True
     assert run["channels"] == ["A", "B"] and "seconds" in run
+
+
+def test_tiles_are_cut_for_load_balance_but_never_below_the_minimum(monkeypatch):
+    import streamcoloc.smlm.index as index
+
+    monkeypatch.setattr(index, "parallelism", lambda: 2)
+    # 2e6 localizations on 2 threads: 4 tiles of 5e5, under the 1e6 cap
+    assert index.balanced_tile_points(2_000_000, 1_000_000) == 500_000
+    # the cap still holds for big tables; small tables keep >= MIN_TILE_POINTS
+    assert index.balanced_tile_points(10**8, 1_000_000) == 1_000_000
+    assert index.balanced_tile_points(150_000, 1_000_000) == index.MIN_TILE_POINTS
+    assert index.balanced_tile_points(150_000, 20_000) == 20_000  # an explicit small cap

@@ -39,14 +39,18 @@ def test_assign_tiles_matches_brute_force():
     assert np.bincount(rows[core == 1], minlength=x.size).tolist() == [1] * x.size
 
 
-def test_build_cell_list_sorts_every_point_into_its_cell():
+def test_build_cell_list_sorts_every_point_into_its_cell_of_its_label():
     x, y, z = points(2000, 1, z=True)
+    label = np.random.default_rng(3).integers(0, 2, 2000)
     lower, cell = np.zeros(3), 70.0
     dims = (np.array([1000.0, 1000.0, 1000.0]) // cell).astype(np.int64) + 1
-    order, start = build_cell_list(x, y, z, lower, cell, dims)
+    order, start = build_cell_list(x, y, z, label, 2, lower, cell, dims)
     assert sorted(order.tolist()) == list(range(2000))
-    cells = ((z // cell) * dims[1] + y // cell) * dims[0] + x // cell
-    for k in np.flatnonzero(np.diff(start))[:50]:
+    assert start.size == 2 * np.prod(dims) + 1
+    cells = ((z // cell) * dims[1] + y // cell) * dims[0] + x // cell + label * np.prod(dims)
+    occupied = np.flatnonzero(np.diff(start))
+    assert occupied.min() < np.prod(dims) <= occupied.max()  # both labels' grids
+    for k in occupied:
         assert (cells[order[start[k]:start[k + 1]]] == k).all()
 
 
@@ -90,8 +94,28 @@ def test_count_within_matches_ckdtree(z):
         tree = cKDTree(np.stack([x, y, zz], axis=1))
         expected = tree.query_ball_point(np.stack([qx, qy, qz], axis=1), radius,
                                          return_length=True)
-        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(got[:, 0], expected)
     assert (cells.count(qx, qy, qz, -1.0) == 0).all()
+
+
+@pytest.mark.parametrize("z", [False, True])
+def test_count_within_counts_each_label_within_its_own_radius(z):
+    """Three labels with different radii (one undefined) in one list: each
+    column equals cKDTree on that label's points alone."""
+    x, y, zz = points(6000, 8, z=z, duplicates=30)
+    label = np.random.default_rng(9).integers(0, 3, x.size)
+    qx, qy, qz = points(800, 10, side=1100.0, z=z)
+    radii = np.array([22.0, 61.0, -1.0])
+    cells = CellList.of(x, y, zz, min_cell=radii.max() / 3, label=label, n_labels=3)
+    got = cells.count(qx, qy, qz, radii)
+    assert got.shape == (800, 3)
+    for c, radius in enumerate(radii[:2]):
+        own = label == c
+        tree = cKDTree(np.stack([x[own], y[own], zz[own]], axis=1))
+        expected = tree.query_ball_point(np.stack([qx, qy, qz], axis=1), radius,
+                                         return_length=True)
+        np.testing.assert_array_equal(got[:, c], expected)
+    assert (got[:, 2] == 0).all()
 
 
 def test_count_within_is_inclusive():
@@ -99,8 +123,9 @@ def test_count_within_is_inclusive():
     cells = CellList.of(x, y, z, min_cell=5.0)
     reach = 1
     got = count_within(np.zeros(1), np.zeros(1), np.zeros(1), cells.x, cells.y, cells.z,
-                       cells.start, cells.lower, cells.cell, cells.dims, reach, 25.0)
-    assert got.tolist() == [3]  # itself, and two points at exactly 5
+                       cells.start, cells.lower, cells.cell, cells.dims, reach,
+                       np.array([25.0]))
+    assert got.tolist() == [[3]]  # itself, and two points at exactly 5
 
 
 def test_nearest_by_sweep_matches_brute_force():

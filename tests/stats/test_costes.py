@@ -101,3 +101,21 @@ def test_staircase_is_monotone_and_finds_its_cells():
     assert (stairs.cells(*walk.gates(t)) >= 0).all()
     and_stairs = Staircase(np.array([5, 3]), np.array([4, 4]), "and")
     assert and_stairs.cell_of_voxels(np.array([4, 6]), np.array([1, 1])).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("a, b", [([0, 10, 0, 10, 0, 0], [0, 10, 0, 10, 0, 0]),
+                                  ([0, 0, 10, 0, 10], [0, 1, 10, 0, 10]),
+                                  ([2, 2, 9, 9], [5, 7, 30, 30])],
+                         ids=["two values", "constant a below", "constant a, two b"])
+def test_jacop_without_a_selectable_candidate_returns_the_channel_maxima(a, b):
+    """Every candidate's below set is constant in a channel (r NaN), so JACoP
+    never sets its thresholds: they stay at their initial values, the
+    channels' maxima, with no r."""
+    a, b = np.array([a], np.uint16), np.array([b], np.uint16)
+    expected = ref.jacop_costes(a, b)
+    got = streamcoloc.costes_threshold(a, b, method="jacop")
+    assert (got.threshold_a, got.threshold_b) == (a.max(), b.max())
+    assert (got.threshold_a, got.threshold_b) == (expected["threshold_a"],
+                                                  expected["threshold_b"])
+    assert np.isnan(got.r_below) and np.isnan(expected["r_below"])
+    assert got.n_evaluated == expected["n_evaluated"] > 0

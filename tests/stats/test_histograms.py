@@ -99,3 +99,41 @@ def test_grid_levels_and_exact_thresholds():
     x = np.random.default_rng(0).uniform(0, 1, 1000)
     t = 37 * grid.step
     assert ((x >= t) == (grid.to_grid(x) >= grid.to_grid(t))).all()
+
+
+def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
+    """A chunk whose joint extent exceeds both its voxels and MIN_CHUNK_CELLS
+    keeps marginals while the other chunks keep joint tables: the merge of the
+    mixed records is the marginals (every row's, equal to numpy's), as with
+    one chunk; the metrics then come from the per-voxel read and still equal
+    scipy's."""
+    from scipy import stats
+
+    import streamcoloc
+
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 50, (3, 8, 8)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 9, a.shape)).astype(np.uint16)
+    a[2, 0, 0], b[2, 0, 0], a[2, 0, 1], b[2, 0, 1] = 5000, 5000, 4000, 0
+    side = 5001  # the extent of a and b: side² cells > MIN_CHUNK_CELLS > 64 voxels
+    assert side * side > histograms.MIN_CHUNK_CELLS
+    labels = np.ones((8, 8), np.int64)
+    for chunks in [(3, 8, 8), (1, 8, 8), (1, 4, 8)]:
+        record = _histograms(a, b, labels, chunks, max_cells=2**26)
+        assert not record.joint
+        assert len(record.tables) == 3  # one row per plane (slice axis 0)
+        for (_, s, _), (hist_a, hist_b) in zip(record.keys, record.tables):
+            assert (np.bincount(a[s].ravel() - a[s].min()) == hist_a).all()
+            assert (np.bincount(b[s].ravel() - b[s].min()) == hist_b).all()
+        with pytest.warns(streamcoloc.ColocWarning, match="binned by 2"):
+            table = streamcoloc.analyse_pairwise(
+                da.from_array(a, chunks=chunks), b, metrics=("srcc", "kendall"),
+                threshold_method="manual", max_table_cells=2**26)
+        assert table.attrs["tables"] == "wide"
+        assert table["srcc"].iloc[0] == pytest.approx(stats.spearmanr(a.ravel(), b.ravel())[0],
+                                                      abs=1e-12)
+        # Kendall's second-read tables must fit a chunk too: values binned by 2, as warned
+        assert table["kendall"].iloc[0] == pytest.approx(
+            stats.kendalltau(a.ravel() >> 1, b.ravel() >> 1)[0], abs=1e-12)
+    narrow = _histograms(a[:2], b[:2], labels, (1, 8, 8), max_cells=2**26)
+    assert narrow.joint  # the same chunks without the wide one keep joint tables
