@@ -194,8 +194,8 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     extent = (bbox["xmin"].min(), bbox["xmax"].max(), bbox["ymin"].min(), bbox["ymax"].max(),
               bbox["zmin"].min(), bbox["zmax"].max())
     total = int(count.sum())
-    layout = TileLayout.from_sample(*found["sample"], extent, total,
-                                    balanced_tile_points(total, tile_points))
+    per_tile = balanced_tile_points(total, tile_points)
+    layout = TileLayout.from_sample(*found["sample"], extent, total, per_tile)
     halo = bucket_halo if bucket_halo is not None else _bucket_halo(
         count, precision_mean, bbox, plan, radius_factor, layout)
     work = Path(tempfile.mkdtemp(prefix="streamcoloc-smlm-", dir=workdir))
@@ -258,7 +258,8 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
         "radius_factor": radius_factor, "exclude_self": exclude_self,
         "distance": "3D" if has_z else "2D", "neighbour_rule": "distance <= radius",
         "precision": precision if not isinstance(precision, str) else f"column {precision!r}",
-        "n_tiles": layout.n_tiles, "tile_points": tile_points, "bucket_halo_nm": halo,
+        "n_tiles": layout.n_tiles, "tile_points": tile_points,
+        "tile_points_used": per_tile, "bucket_halo_nm": halo,
         "max_radius_nm": float(radius.max()), "far_nearest_neighbours": 0 if far is None
         else len(far), "workdir": None if in_memory and workdir is None else str(work),
         "seconds": seconds,

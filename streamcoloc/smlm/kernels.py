@@ -10,8 +10,9 @@ Conventions shared by all kernels
 ---------------------------------
 * Distances are Euclidean; a neighbour counts when ``|p_i - p_j|² <= r²``
   (inclusive, as the paper's "within d").
-* Kernels see one cell list at a time: the points of one channel in one
-  ROI (the caller splits a tile by ROI and channel).
+* Kernels see one cell list at a time, of one ROI: the nearest-neighbour
+  kernels one channel's points, :func:`count_within` every channel's, one
+  grid per channel (label) in the same list.
 * A point is never its own neighbour; duplicates (other points at the same
   coordinates) are neighbours at distance 0.
 
@@ -178,9 +179,10 @@ def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius
     radius2[c]`` (inclusive; ``radius2[c] < 0``: none).  A query that is
     itself in the list counts itself: the caller subtracts it.  The list
     holds the points of every channel of one ROI, one grid per label (see
-    :func:`build_cell_list`); cells of side ``cell`` are searched ``reach``
-    cells around the query's cell (``reach * cell`` >= the largest radius).
-    Queries in spatial order keep the searched cells in cache."""
+    :func:`build_cell_list`; ``start`` has ``radius2.size`` grids); label c
+    is searched ``reach[c]`` cells of side ``cell`` around the query's cell
+    (``reach[c] * cell`` >= its radius).  Queries in spatial order keep the
+    searched cells in cache."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
     counts = np.zeros((qx.size, radius2.size), np.int64)
@@ -189,14 +191,14 @@ def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
         cz = _cell_of(pz, lower[2], cell, nz)
-        x_lo, x_hi = max(cx - reach, 0), min(cx + reach, nx - 1)
         for c in range(radius2.size):
-            r2 = radius2[c]
+            r2, k = radius2[c], reach[c]
             if r2 < 0:
                 continue
+            x_lo, x_hi = max(cx - k, 0), min(cx + k, nx - 1)
             n = 0
-            for iz in range(max(cz - reach, 0), min(cz + reach, nz - 1) + 1):
-                for iy in range(max(cy - reach, 0), min(cy + reach, ny - 1) + 1):
+            for iz in range(max(cz - k, 0), min(cz + k, nz - 1) + 1):
+                for iy in range(max(cy - k, 0), min(cy + k, ny - 1) + 1):
                     row = c * n_cells + (iz * ny + iy) * nx
                     lo, hi = start[row + x_lo], start[row + x_hi + 1]
                     vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]

@@ -32,7 +32,7 @@ from .kernels import build_cell_list, count_within, nearest_by_sweep, nearest_ot
 from .rois import RoiSpec
 
 SAMPLE_PER_PARTITION = 20_000  # positions per partition for the tile layout
-POINTS_PER_CELL = 1.0  # cell-list density target; count pass: cells >= the radius
+POINTS_PER_CELL = 1.0  # cell-list density target; count pass: cells >= the smallest radius
 FAR_QUERY_BLOCK = 4096  # queries per block when matching far queries to tiles
 
 
@@ -240,19 +240,23 @@ class CellList:
                 break
             cell *= 1.5
         label = np.zeros(x.size, np.int64) if label is None else np.asarray(label, np.int64)
+        if label.shape != x.shape or (x.size and not 0 <= label.min() <= label.max() < n_labels):
+            raise ValueError(f"labels must be one per point in [0, {n_labels})")
         order, start = build_cell_list(x, y, z, label, n_labels, lower, cell, dims)
         return cls(x[order], y[order], z[order], start, lower, float(cell), dims, order,
                    n_labels)
 
     def count(self, qx, qy, qz, radius) -> np.ndarray:
         """(queries, labels) counts of the points of each label within
-        ``radius`` (one, or one per label; inclusive; none where < 0)."""
+        ``radius`` (one, or one per label; inclusive; none where < 0 or NaN),
+        each label searched as many cells around the query as its radius
+        needs."""
         radius = np.broadcast_to(np.asarray(radius, np.float64), (self.n_labels,))
-        top = max(float(radius.max()), 0.0)
-        reach = int(np.ceil(top / self.cell)) if top > 0 else 0
-        radius2 = np.where(radius >= 0, radius * radius, -1.0)
+        defined = radius >= 0
+        reach = np.where(defined, np.ceil(np.where(defined, radius, 0) / self.cell), 0)
+        radius2 = np.where(defined, radius * radius, -1.0)
         return count_within(qx, qy, qz, self.x, self.y, self.z, self.start, self.lower,
-                            self.cell, self.dims, reach, radius2)
+                            self.cell, self.dims, reach.astype(np.int64), radius2)
 
 
 # ---------------------------------------------------------------- nearest neighbours
@@ -365,7 +369,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
 
     ``radius[group]`` is the search radius of a group (< 0: undefined).
     For every ROI, one cell list of all its points (a grid per channel,
-    cells at least the largest radius wide) gives each core localization
+    cells at least the smallest radius wide) gives each core localization
     (in cell order, for the cache) its count of points of every channel o
     within o's radius;
     the own channel's count less the localization itself is LD.  Writes the results
@@ -385,7 +389,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     counts = np.empty((points.n_core, n_ch), np.int64)
     for roi, rows, part in points.by_roi(n_ch):
         r = radius[roi * n_ch:(roi + 1) * n_ch]
-        cells = CellList.of(part.x, part.y, part.z, min_cell=max(r.max(), 0.0),
+        cells = CellList.of(part.x, part.y, part.z, min_cell=r[r > 0].min(initial=0.0),
                             label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
         counts[rows[cells.order[queries]]] = cells.count(cells.x[queries], cells.y[queries],

@@ -35,7 +35,7 @@ class Sums(NamedTuple):
         b = np.asarray(b_values).astype(np.int64, copy=False)
         total = int(count.sum())
         big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
-        bound = total * big * big
+        bound = total * max(big, 1) ** 2  # every term's sum is at most this
         if bound < 2**62 and (n_groups == 1 or bound < 2**53):
             ca, cb = count * a, count * b
             terms = (count, ca, cb, ca * a, cb * b, ca * b)

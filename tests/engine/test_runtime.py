@@ -181,6 +181,7 @@ def test_parallelism_follows_the_threaded_scheduler_setting():
 
     from streamcoloc.engine.runtime import parallelism
 
-    assert parallelism() == CPU_COUNT
+    with dask.config.set(num_workers=None):
+        assert parallelism() == CPU_COUNT
     with dask.config.set(num_workers=7):
         assert parallelism() == 7

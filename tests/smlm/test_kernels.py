@@ -116,12 +116,23 @@ def test_count_within_counts_each_label_within_its_own_radius(z):
                                          return_length=True)
         np.testing.assert_array_equal(got[:, c], expected)
     assert (got[:, 2] == 0).all()
+    # cells sized by the smallest radius: the wider label searches more cells
+    fine = CellList.of(x, y, zz, min_cell=radii[0], label=label, n_labels=3)
+    np.testing.assert_array_equal(fine.count(qx, qy, qz, radii), got)
+
+
+def test_cell_list_refuses_labels_outside_its_grids():
+    x, y, z = points(10, 11)
+    with pytest.raises(ValueError, match=r"labels must be one per point in \[0, 2\)"):
+        CellList.of(x, y, z, label=np.full(10, 2), n_labels=2)
+    with pytest.raises(ValueError, match="one per point"):
+        CellList.of(x, y, z, label=np.zeros(9, int), n_labels=2)
 
 
 def test_count_within_is_inclusive():
     x, y, z = np.array([0.0, 3.0, 0.0]), np.array([0.0, 4.0, 5.0]), np.zeros(3)
     cells = CellList.of(x, y, z, min_cell=5.0)
-    reach = 1
+    reach = np.array([1])
     got = count_within(np.zeros(1), np.zeros(1), np.zeros(1), cells.x, cells.y, cells.z,
                        cells.start, cells.lower, cells.cell, cells.dims, reach,
                        np.array([25.0]))

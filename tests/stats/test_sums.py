@@ -1,6 +1,6 @@
-"""Sums.of_cells: exact grouped sums on each of its paths (bincount below
-2**53, sorted int64 below 2**62, Python integers beyond), against Python
-integers."""
+"""Sums.of_cells: exact grouped sums on each of its paths (one set: int64
+sums; several: bincount below 2**53, sorted int64 below 2**62; Python
+integers beyond), against Python integers."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ def reference(counts, a, b, group, n_groups):
 
 @pytest.mark.parametrize("n_groups", [1, 7])
 @pytest.mark.parametrize("big, path", [(2**10, 0), (2**14, 1), (2**31, 2)],
-                         ids=["bincount", "int64", "python"])
+                         ids=["below 2^53", "below 2^62", "beyond 2^62"])
 def test_of_cells_is_exact_on_every_path(n_groups, big, path):
     rng = np.random.default_rng(n_groups + big)
     n = 500
