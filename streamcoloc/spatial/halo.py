@@ -35,7 +35,10 @@ def map_with_halo(func: Callable, arrays: list[da.Array], depth: dict[int, int],
         chunks[axis], widths[axis] = _halo_chunks(chunks[axis], int(width))
     chunks = tuple(chunks)
     arrays = [x.rechunk(chunks) for x in arrays]
-    extended = [overlap(x, depth=widths, boundary="none") for x in arrays]
+    widths = {axis: width for axis, width in widths.items() if width}
+    # dask's overlap copies every block even with no halo: only where needed
+    extended = [overlap(x, depth=widths, boundary="none") for x in arrays] if widths \
+        else arrays
 
     def task(*blocks, block_id=None):
         origin = tuple(0 if block_id[axis] == 0 else widths.get(axis, 0)

@@ -44,3 +44,19 @@ def test_single_block_axis_and_short_axis_need_no_halo():
                         dtype=image.dtype)
     np.testing.assert_array_equal(out.compute(scheduler="sync"), image)
     assert out.chunks[1] == (4,)  # an axis not longer than the halo becomes one block
+
+
+def test_without_any_halo_the_blocks_are_not_copied():
+    """No axis needs a halo (one block along it): each task gets the input
+    block itself, not dask's overlap copy of it (a whole block per task more
+    memory, measured in bench_spatial's CCF along z)."""
+    image = np.arange(6 * 8).reshape(6, 8)
+    x = da.from_array(image, chunks=((6,), (4, 4)))
+    out = map_with_halo(lambda block, *, origin, interior: block, [x], {0: 2},
+                        out_chunks=lambda c: c, dtype=image.dtype)
+    layers = out.__dask_graph__().layers
+    assert not any(name.startswith("overlap") for name in layers), list(layers)
+    np.testing.assert_array_equal(out.compute(scheduler="sync"), image)
+    with_halo = map_with_halo(lambda block, **_: block, [x], {1: 2}, out_chunks=lambda c: c,
+                              dtype=image.dtype)
+    assert any(name.startswith("overlap") for name in with_halo.__dask_graph__().layers)
