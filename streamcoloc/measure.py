@@ -7,8 +7,11 @@ Read plan (the fewest reads of the data for the metrics requested):
   every (region, slice, pair) (:mod:`.stats.histograms`); everything else is
   derived from them.  When the joint tables would exceed their memory budget
   only marginal histograms are kept and a second read accumulates the joint
-  quantities voxel by voxel (:mod:`.stats.pairstats`); Pearson above the
-  thresholds and RWC at Costes thresholds then take a third, short read.
+  quantities voxel by voxel (:mod:`.stats.pairstats`), Coloc 2's Pearson
+  above its Costes thresholds included (a cut-off table of the strictly-
+  above gates).  A third read at the thresholds found gives what those
+  tables do not: Pearson below/above for CellProfiler's and JACoP's walks,
+  JACoP's both-above sums, RWC, and any gate pair missing from a table.
 * **float data** (and wider integers): a first read gives the moments and the
   value range of each channel, which fixes a power-of-two grid
   (:class:`~.stats.voxels.Grid`); the histograms are built on that grid in a
@@ -28,7 +31,7 @@ import numpy as np
 from .engine.passes import Layout, run_pass
 from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
                     thresholds)
-from .stats.costes import Axis, CostesResult, Walk
+from .stats.costes import Axis, CostesResult, Staircase, Walk
 from .stats.extrema import extrema_statistic
 from .stats.joint import JointTable, icq_from_counts, threshold_sums
 from .stats.sums import Sums
@@ -186,7 +189,7 @@ class _Context:
         if self.options.grids is None:
             return Axis(int(lo), int(hi), type_min=low, type_max=high)
         grid = self.options.grids[channel]
-        return Axis(int(lo), int(hi), grid.step, grid.base, low, high)
+        return Axis(int(lo), int(hi), grid.step, grid.base, low, high, integer=False)
 
     def _set(self, row: _Row, values: dict):
         for column, value in values.items():
@@ -356,7 +359,7 @@ class _WidePlan:
         self.dense_top = np.ones(n_rows)
         self.ranks, self.cuts, self.dense = [], [], []
         self.rank_off = np.zeros((n_rows, 2), np.int64)
-        self.cut_off = np.zeros((n_rows, 2), np.int64)
+        self.cut_off = np.zeros((n_rows, 4), np.int64)
         self.cut_kind = np.zeros(n_rows, np.int64)
         self.cut_cells = np.zeros(n_rows, np.int64)
         self.dense_off = np.zeros((n_rows, 2), np.int64)
@@ -393,9 +396,14 @@ class _WidePlan:
                     self.cut_cells[number] = len(walk.staircase.gate_a)
                     values_a = np.arange(row.axis_a.lo, row.axis_a.hi + 1)
                     values_b = np.arange(row.axis_b.lo, row.axis_b.hi + 1)
-                    self.cut_off[number] = (
+                    self.cut_off[number, :2] = (
                         self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
                         self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
+                    if walk.above is not None and "pcc_above" in request.wanted():
+                        self.flags[number] |= 8
+                        self.cut_off[number, 2:] = (
+                            self._append("cuts", walk.above.cutoffs(values_a, "a")),
+                            self._append("cuts", walk.above.cutoffs(values_b, "b")))
             else:
                 t_a, t_b = context._fixed_thresholds(row)
                 self.fixed[number] = (t_a, t_b)
@@ -459,7 +467,7 @@ class _WidePlan:
             context._resolved(row, result, result.threshold_a, result.threshold_b)
             return None
         cells = self.cut_cells[number]
-        first, bins_words, tm_words = tables
+        first, bins_words, tm_words, first_above, above_words = tables
         bins = np.zeros((cells + 1, 6), dtype=object)
         tm = np.zeros((2, cells + 1), dtype=object)
         bins[first:first + bins_words[0].shape[0]] = _words(bins_words)
@@ -473,9 +481,9 @@ class _WidePlan:
         cell = int(walk.staircase.cells([gates[0]], [gates[1]])[0])
         if cell < 0:
             return gates
-        m = context.m
         sums = ThresholdSums(
-            row.axis_a, row.axis_b, m.sa[row.key, row.pair], m.sb[row.key, row.pair],
+            row.axis_a, row.axis_b, _tail(counts_a, row.axis_a, row.axis_a.lo),
+            _tail(counts_b, row.axis_b, row.axis_b.lo),
             float(tm[0, :cell + 1].sum()) * row.axis_a.step,
             float(tm[1, :cell + 1].sum()) * row.axis_b.step,
             _tail(counts_a, row.axis_a, gates[0]), _tail(counts_b, row.axis_b, gates[1]))
@@ -485,6 +493,12 @@ class _WidePlan:
             sums.both = Sums(*(np.array([t - x[cell]], dtype=object)
                                for t, x in zip(total, below)))
             done = {"tm1", "tm2", "pcc_below", "overlap", "k1", "k2"}
+            not_above = None if above_words is None else \
+                _at_and_cell(walk.above, gates[2:], row, first_above, above_words)
+            if not_above is not None:  # the above set is the complement
+                sums.above = Sums(*(np.array([t - x], dtype=object)
+                                    for t, x in zip(total, not_above)))
+                done.add("pcc_above")
         elif request.convention == "coloc2":
             done = {"tm1", "tm2"}
         else:  # JACoP's and-set tables give no CellProfiler sums: all in the next read
@@ -498,12 +512,13 @@ class _WidePlan:
         """Coefficients from the sums at known gates of this read (leaving
         the columns in ``skip``)."""
         ints = _ints(record, number)
-        m = self.context.m
+        counts_a, counts_b = self.context._marginals(row)
         six = lambda start: Sums(*(np.array([ints[start + i]], dtype=object)  # noqa: E731
                                    for i in range(6)))
         step_a, step_b = row.axis_a.step, row.axis_b.step
         sums = ThresholdSums(
-            row.axis_a, row.axis_b, m.sa[row.key, row.pair], m.sb[row.key, row.pair],
+            row.axis_a, row.axis_b, _tail(counts_a, row.axis_a, row.axis_a.lo),
+            _tail(counts_b, row.axis_b, row.axis_b.lo),
             float(ints[pairstats.TM_A]) * step_a, float(ints[pairstats.TM_B]) * step_b,
             float(ints[pairstats.DEN_A]) * step_a, float(ints[pairstats.DEN_B]) * step_b,
             below=six(pairstats.BELOW), above=six(pairstats.ABOVE), both=six(pairstats.BOTH),
@@ -512,6 +527,22 @@ class _WidePlan:
         wanted = self.context.request.wanted() - set(skip)
         self.context._set(row, {c: v for c, v in coefficients(
             sums, self.context.request.convention).items() if c in wanted})
+
+
+def _at_and_cell(staircase: Staircase | None, gates, row: _Row, first: int, words):
+    """The six sums of ``a < gates[0] and b < gates[1]`` from a cut-off table
+    of an 'and' staircase (words over cells ``first``…), or None without
+    the table or when the gate pair is not on the staircase."""
+    if staircase is None or words is None:
+        return None
+    ax, bx = row.axis_a, row.axis_b
+    cell = int(staircase.cells([np.clip(gates[0], ax.lo, ax.hi + 1)],
+                               [np.clip(gates[1], bx.lo, bx.hi + 1)])[0])
+    if cell < 0:
+        return None
+    bins = np.zeros((len(staircase.gate_a) + 1, 6), dtype=object)
+    bins[first:first + words[0].shape[0]] = _words(words)
+    return [x[cell] for x in Sums(*(bins[:, i] for i in range(6))).suffix()]
 
 
 def _ints(record, number: int) -> list:
@@ -523,7 +554,9 @@ def _words(pair) -> np.ndarray:
 
 
 def _tail(counts, axis: Axis, gate: int) -> float:
-    """Σ of data values at or above the gate, from a marginal histogram."""
+    """Σ of data values at or above the gate, from a marginal histogram (the
+    gate ``axis.lo``: the channel's total, on the same grid as the
+    thresholded sums, as the joint tables give it)."""
     units = np.arange(axis.lo, axis.hi + 1)
     keep = units >= gate
     return float((counts[keep].astype(object) * (units[keep] + axis.base).astype(object)).sum()) \
@@ -533,20 +566,15 @@ def _tail(counts, axis: Axis, gate: int) -> float:
 def _gates(result: CostesResult | None, t_a, t_b, axis_a: Axis, axis_b: Axis):
     """(gate_a, gate_b, above_a, above_b) in histogram units, or None when a
     threshold is undefined: a ≥ gate_a is at/above T_a, a ≥ above_a strictly
-    above (integers: ⌊T⌋ + 1; float grids: the gate itself)."""
+    above (:meth:`~.stats.costes.Axis.gt_gate`: integers ⌊T⌋ + 1, float
+    grids the ≥ gate of T)."""
     if not (np.isfinite(t_a) and np.isfinite(t_b)):
         return None
     if result is not None and result.gate_a is not None:
         gate_a, gate_b = result.gate_a, result.gate_b
     else:
         gate_a, gate_b = int(axis_a.ge_gate(t_a)), int(axis_b.ge_gate(t_b))
-
-    def above(axis: Axis, t, gate):
-        if axis.step == 1.0 and axis.base == 0:
-            return int(np.floor(t)) + 1
-        return gate
-
-    return gate_a, gate_b, above(axis_a, t_a, gate_a), above(axis_b, t_b, gate_b)
+    return gate_a, gate_b, int(axis_a.gt_gate(t_a)), int(axis_b.gt_gate(t_b))
 
 
 def regression(method: str, table: JointTable):

@@ -48,6 +48,9 @@ def test_wide_path_equals_joint_tables(method, convention):
     wide = _analyse(a, b, labels, max_table_cells=10, **kwargs)
     assert (joint.attrs["tables"], wide.attrs["tables"]) == ("joint", "wide")
     assert joint.attrs["n_reads"] == 1 and wide.attrs["n_reads"] in (2, 3)
+    if convention == "coloc2" and method in ("costes", "coloc2-bisection"):
+        # PCC above comes from the above-gate table of the second read: no third
+        assert wide.attrs["n_reads"] == 2
     for column in COLUMNS:
         np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
                                    rtol=1e-12, equal_nan=True, err_msg=column)
@@ -116,3 +119,23 @@ def test_float_data_take_two_reads_and_ranks_within_the_grid_bound():
         bound += np.arcsin(eps)
     assert 0 < bound < 0.01
     assert abs(table["srcc"][0] - expected) <= bound
+
+
+@pytest.mark.parametrize("method", ["costes", "coloc2-bisection", "cellprofiler-accurate"])
+def test_float_wide_path_equals_joint_tables(method):
+    """Float data on a grid (whose strictly-above gate is the ≥ gate): the
+    per-voxel read gives the joint tables' numbers; Coloc 2's Pearson above
+    comes from its second read (three reads in all: range, marginals, pairs)."""
+    rng = np.random.default_rng(21)
+    a = rng.gamma(3.0, 40.0, (2, 30, 40)).astype(np.float32)
+    b = (0.7 * a + rng.gamma(2.0, 15.0, a.shape)).astype(np.float32)
+    labels = rng.integers(0, 3, (30, 40)).astype(np.int32)
+    joint = _analyse(a, b, labels, threshold_method=method)
+    wide = _analyse(a, b, labels, threshold_method=method, max_table_cells=10)
+    assert (joint.attrs["tables"], wide.attrs["tables"]) == ("joint", "wide")
+    if method.startswith("coloc2"):
+        assert wide.attrs["n_reads"] == joint.attrs["n_reads"] + 1 == 3
+    for column in COLUMNS:
+        np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
+                                   rtol=1e-12, equal_nan=True, err_msg=column)
+    assert np.isfinite(joint["pcc_above"]).all()

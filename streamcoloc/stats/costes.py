@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -80,7 +81,8 @@ class Axis:
     """How histogram units map to data units for one channel: value
     = (unit + base)·step (integers: step 1, base 0); ``lo``/``hi`` are the
     measured extent in histogram units; ``type_min``/``type_max`` the data
-    type's range (Coloc 2 clamps thresholds to it)."""
+    type's range (Coloc 2 clamps thresholds to it); ``integer`` False for
+    float data on a grid."""
 
     lo: int
     hi: int
@@ -88,6 +90,7 @@ class Axis:
     base: int = 0
     type_min: float = -np.inf
     type_max: float = np.inf
+    integer: bool = True
 
     def data(self, unit):
         return (np.asarray(unit, dtype=np.float64) + self.base) * self.step
@@ -97,6 +100,14 @@ class Axis:
         (exact when the threshold lies on the grid)."""
         return np.ceil(np.asarray(threshold, dtype=np.float64) / self.step).astype(np.int64) \
             - self.base
+
+    def gt_gate(self, threshold):
+        """Smallest histogram unit "strictly above" ``threshold``: integers
+        ⌊T⌋ + 1; on a float grid the ≥ gate itself (values equal to T on
+        the grid count as above: the grid's resolution)."""
+        if self.integer:
+            return np.floor(np.asarray(threshold, dtype=np.float64)).astype(np.int64) + 1
+        return self.ge_gate(threshold)
 
     @property
     def data_max(self) -> float:
@@ -227,6 +238,26 @@ class Walk:
             self.gates = gates
             if samples.size:
                 self.staircase = Staircase.of(self.gates, samples, kind)
+
+    @cached_property
+    def above(self) -> Staircase | None:
+        """Coloc 2's walks (which report Pearson above the thresholds): the
+        'and' staircase of every candidate's strictly-above gates, whose
+        cut-off table gives the complement of the above set at any
+        candidate; None for other methods or without a staircase."""
+        if self.staircase is None or not self.method.startswith("coloc2"):
+            return None
+        _, samples, _ = self._setup_coloc2()  # the candidates' sample points, again
+        return Staircase.of(self._above_gates, samples, "and")
+
+    def _above_gates(self, t):
+        """The strictly-above gates of the candidates (Coloc 2's walks),
+        clamped like :attr:`gates`: the complement of the above set
+        ``a > T_a or b > T_b`` is ``a < above_a and b < above_b``."""
+        ta, tb = self.thresholds(t)
+        ax, bx = self.axis_a, self.axis_b
+        return (np.clip(ax.gt_gate(ta), ax.lo, ax.hi + 1),
+                np.clip(bx.gt_gate(tb), bx.lo, bx.hi + 1))
 
     def replay(self, below: Sums, fallback: Callable | None = None) -> CostesResult:
         if self.staircase is None:

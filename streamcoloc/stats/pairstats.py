@@ -12,7 +12,9 @@ regression and staircase; this read then accumulates per row:
 * the counts of positive and zero products (a − ā)(b − b̄) (Li's ICQ);
 * the Costes cut-off histogram: the six sums per staircase cell of the
   voxels whose cut-off is that cell, plus Σa over b ≥ 1 and Σb over a ≥ 1
-  per cut-off of each channel (thresholded Manders at any cell);
+  per cut-off of each channel (thresholded Manders at any cell); for Coloc
+  2's walks a second one over the 'and' staircase of the strictly-above
+  gates (Pearson above the thresholds at any cell);
 * at known gates: the six sums of the below, above and both-above sets,
   Σa over b ≥ g_b, Σb over a ≥ g_a and the RWC numerators.
 
@@ -62,10 +64,12 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                 cut_span, bin_off, bins, tm_off, tm, gates, dense_off, dense, dense_top, ints,
                 floats):
     """Add one chunk into per-row sums (``ints``, ``floats``: rows × fields)
-    and per-row tables (``bins``, ``tm`` at the chunk-local offsets, over the
-    cut-off indices ``cut_span[row, 0]`` to ``cut_span[row, 1]``).
-    ``flags[row]`` bits: 1 ranks, 2 ICQ, 4 cut-offs, 16 gated sums, 32 RWC,
-    64 exact rank sums."""
+    and per-row tables (``bins`` at ``bin_off[row, 0]``, ``tm``, over the
+    cut-off indices ``cut_span[row, 0]`` to ``cut_span[row, 1]``; with flag
+    8 the above-gate table at ``bin_off[row, 1]`` over ``cut_span[row, 2]``
+    to ``cut_span[row, 3]``, cut-offs at ``cut_off[row, 2:4]``).
+    ``flags[row]`` bits: 1 ranks, 2 ICQ, 4 cut-offs, 8 above-gate cut-offs,
+    16 gated sums, 32 RWC, 64 exact rank sums."""
     n_label_planes = plane_start.size - 1
     for k in range(pairs.shape[0]):
         ia, ib = pairs[k, 0], pairs[k, 1]
@@ -107,7 +111,11 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                         kb = cuts[cut_off[row, 1] + ub]
                         cell = max(ka, kb) if cut_kind[row] == 1 else min(ka, kb)
                         first = cut_span[row, 0]
-                        _add_six(bins, bin_off[row] + 6 * (cell - first), x, y)
+                        _add_six(bins, bin_off[row, 0] + 6 * (cell - first), x, y)
+                        if f & 8:  # 'and' staircase: the complement of the above set
+                            cell = min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
+                            _add_six(bins, bin_off[row, 1] + 6 * (cell - cut_span[row, 2]),
+                                     x, y)
                         if y > zero[ib]:
                             tm[tm_off[row, 0] + kb - first] += x - zero[ia]
                         if x > zero[ia]:
@@ -149,7 +157,8 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
 def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
               row_of, lo, flags, cut_off, cuts, span):
     """``span[row]`` = (min, max) of the cut-off indices K_a, K_b of the
-    chunk's measured voxels (rows with Costes tables)."""
+    chunk's measured voxels (rows with Costes tables), and (min, max) of
+    the above-gate cut-offs (flag 8)."""
     n_label_planes = plane_start.size - 1
     for k in range(pairs.shape[0]):
         ia, ib = pairs[k, 0], pairs[k, 1]
@@ -162,14 +171,19 @@ def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, set
                 a = channels[ia][s][run_start[r]:run_stop[r]]
                 b = channels[ib][s][run_start[r]:run_stop[r]]
                 low, high = span[row, 0], span[row, 1]
+                low2, high2 = span[row, 2], span[row, 3]
+                above = flags[row] & 8
                 for q in range(a.size):
                     keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
                                                settings[ia], settings[ib])
                     if keep:
-                        ka = cuts[cut_off[row, 0] + x - lo[row, 0]]
-                        kb = cuts[cut_off[row, 1] + y - lo[row, 1]]
+                        ua, ub = x - lo[row, 0], y - lo[row, 1]
+                        ka, kb = cuts[cut_off[row, 0] + ua], cuts[cut_off[row, 1] + ub]
                         low, high = min(low, ka, kb), max(high, ka, kb)
-                span[row, 0], span[row, 1] = low, high
+                        if above:
+                            cell = min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
+                            low2, high2 = min(low2, cell), max(high2, cell)
+                span[row, 0], span[row, 1], span[row, 2], span[row, 3] = low, high, low2, high2
 
 
 @dataclass
@@ -186,7 +200,7 @@ class RowPlan:
     rank_off: np.ndarray
     ranks: np.ndarray
     means: np.ndarray
-    cut_off: np.ndarray
+    cut_off: np.ndarray  # (rows, 4): where K_a, K_b, and the above-gate K'_a, K'_b start
     cuts: np.ndarray
     cut_kind: np.ndarray
     gates: np.ndarray
@@ -203,7 +217,8 @@ class RowPlan:
 class PairStatsRecord:
     """Per-row int sums as exact words (rows × N_INT), float sums, and the
     Costes tables of the rows present: {row: (first cut-off index, bins
-    (span × 6) words, tm (2 × span) words)}."""
+    (span × 6) words, tm (2 × span) words, first above-gate cut-off index,
+    its bins words)}; the last two are (0, None) without flag 8."""
 
     hi: np.ndarray
     lo: np.ndarray
@@ -230,26 +245,31 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, plan: RowPlan,
                 row_of[r, s, k] = plan.index.get((int(region), int(global_slice), k), -1)
     present = np.unique(row_of[row_of >= 0])
     runs = (regions.plane_start, regions.start, regions.stop, regions.region)
-    span = np.zeros((len(plan.rows), 2), np.int64)
-    span[:, 0], span[:, 1] = np.iinfo(np.int64).max, -1
+    span = np.zeros((len(plan.rows), 4), np.int64)
+    span[:, [0, 2]], span[:, [1, 3]] = np.iinfo(np.int64).max, -1
     _cut_span(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags, plan.cut_off,
               plan.cuts, span)
     width = np.maximum(span[:, 1] - span[:, 0] + 1, 0)
-    bin_off = np.concatenate([[0], np.cumsum(6 * width)])
+    width2 = np.maximum(span[:, 3] - span[:, 2] + 1, 0)
+    starts = np.concatenate([[0], np.cumsum(6 * (width + width2))])
+    bin_off = np.stack([starts[:-1], starts[:-1] + 6 * width], axis=1)
     tm_flat = np.concatenate([[0], np.cumsum(np.repeat(width, 2))])
-    bins = np.zeros(bin_off[-1], np.int64)
+    bins = np.zeros(starts[-1], np.int64)
     tm = np.zeros(tm_flat[-1], np.int64)
     ints = np.zeros((len(plan.rows), N_INT), np.int64)
     floats = np.zeros((len(plan.rows), N_FLOAT))
     _accumulate(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags,
                 plan.rank_off, plan.ranks, plan.means, zero, plan.cut_off, plan.cuts,
-                plan.cut_kind, span, bin_off[:-1], bins, tm_flat[:-1].reshape(-1, 2), tm,
+                plan.cut_kind, span, bin_off, bins, tm_flat[:-1].reshape(-1, 2), tm,
                 plan.gates, plan.dense_off, plan.dense, plan.dense_top, ints, floats)
     tables = {}
     for row in present[width[present] > 0]:
+        above = bins[bin_off[row, 1]:starts[row + 1]].reshape(-1, 6)
         tables[int(row)] = (int(span[row, 0]),
-                            exact.split(bins[bin_off[row]:bin_off[row + 1]].reshape(-1, 6)),
-                            exact.split(tm[tm_flat[2 * row]:tm_flat[2 * row + 2]].reshape(2, -1)))
+                            exact.split(bins[bin_off[row, 0]:bin_off[row, 1]].reshape(-1, 6)),
+                            exact.split(tm[tm_flat[2 * row]:tm_flat[2 * row + 2]].reshape(2, -1)),
+                            int(span[row, 2]) if width2[row] else 0,
+                            exact.split(above) if width2[row] else None)
     hi, lo = exact.split(ints)
     return PairStatsRecord(hi, lo, floats, tables)
 
@@ -264,18 +284,29 @@ def combine(records: list[PairStatsRecord]) -> PairStatsRecord:
             pieces.setdefault(row, []).append(piece)
     tables = {}
     for row, parts in pieces.items():
-        first = min(p[0] for p in parts)
-        last = max(p[0] + p[1][0].shape[0] - 1 for p in parts)
-        bins = [np.zeros((last - first + 1, 6), np.int64) for _ in range(2)]
-        tm = [np.zeros((2, last - first + 1), np.int64) for _ in range(2)]
-        for start, (bins_hi, bins_lo), (tm_hi, tm_lo) in parts:
-            at = slice(start - first, start - first + bins_hi.shape[0])
-            bins[0][at] += bins_hi
-            bins[1][at] += bins_lo
-            tm[0][:, at] += tm_hi
-            tm[1][:, at] += tm_lo
-        tables[row] = (first, exact.normalize(*bins), exact.normalize(*tm))
+        first, bins = _aligned([(p[0], p[1]) for p in parts], lambda w: w.shape[0], 0)
+        _, tm = _aligned([(p[0], p[2]) for p in parts], lambda w: w.shape[1], 1)
+        above = [(p[3], p[4]) for p in parts if p[4] is not None]
+        first2, bins2 = _aligned(above, lambda w: w.shape[0], 0) if above else (0, None)
+        tables[row] = (first, bins, tm, first2, bins2)
     return PairStatsRecord(hi, lo, sum(r.floats for r in records), tables)
+
+
+def _aligned(parts, length, axis: int):
+    """``(first, words)``: pieces ``(start, (hi, lo))`` of a table along
+    cut-off indices (``axis`` of the word arrays), added on the union of
+    their spans."""
+    first = min(start for start, _ in parts)
+    last = max(start + length(words[0]) - 1 for start, words in parts)
+    shape = list(parts[0][1][0].shape)
+    shape[axis] = last - first + 1
+    total = [np.zeros(shape, np.int64) for _ in range(2)]
+    for start, words in parts:
+        at = [slice(None)] * len(shape)
+        at[axis] = slice(start - first, start - first + length(words[0]))
+        for k in range(2):
+            total[k][tuple(at)] += words[k]
+    return first, exact.normalize(*total)
 
 
 def statistic(plan: RowPlan, options: HistogramOptions) -> Statistic:
