@@ -5,8 +5,10 @@ the same place) to a tuple of records, one per statistic, all computed while
 the block is in memory; it is one ``dask.array.blockwise`` task per block, so
 dask fuses the read (zarr decode) into it and a block lives only as long as
 its task.  Records are merged in block index order into one running record
-(``SPLIT_EVERY`` blocks at a time, so memory stays flat) and finalized.  Nothing here knows a metric:
-statistics come in as :class:`~streamcoloc.stats.base.Statistic` triples.
+(:func:`fold`, ``SPLIT_EVERY`` blocks at a time, so memory stays flat; the
+randomization test folds its tile records the same way) and finalized.
+Nothing here knows a metric: statistics come in as
+:class:`~streamcoloc.stats.base.Statistic` triples.
 
 It runs on whatever dask scheduler is current: the threaded one by default,
 a ``dask.distributed.Client`` when one is active.
@@ -68,12 +70,13 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     parts = runtime.checkpointed(chunk_records(statistics, layout), statistics, layout.sources,
                                  runtime.current())
     with runtime.progress(parts, layout.block_bytes) as parts:
-        (merged,) = dask.compute(_fold_combine(statistics, parts))
+        (merged,) = dask.compute(fold(parts, _combine_records, statistics))
     return [s.finalize(r) for s, r in zip(statistics, merged)]
 
 
 def chunk_records(statistics, layout: Layout) -> list:
-    """One delayed tuple of records per block, in block index order."""
+    """One delayed tuple of records per block (in a one-element object
+    array), in block index order."""
     spatial = tuple(f"axis{i}" for i in range(len(layout.spatial_chunks)))
     args = []
     for number, source in enumerate(layout.sources):
@@ -113,14 +116,17 @@ def _chunk_task(*blocks, statistics, has_slices, n_sources, has_labels):
     return out
 
 
-def _combine_task(statistics, *parts):
-    parts = [p if isinstance(p, tuple) else p.item() for p in parts]
-    return tuple(s.combine(list(records)) for s, records in zip(statistics, zip(*parts)))
+def _combine_records(statistics, records: list) -> tuple:
+    """Each statistic's merge of its records (``records``: tuples of one
+    record per statistic)."""
+    return tuple(s.combine(list(column)) for s, column in zip(statistics, zip(*records)))
 
 
-def _fold_combine(statistics, parts: list):
-    """Merge the block records in block order, ``SPLIT_EVERY`` at a time into
-    one running record: ``acc = combine(acc, next blocks...)``.
+def fold(parts: list, merge, *args):
+    """Delayed merge of ``parts`` in their order, ``SPLIT_EVERY`` at a time
+    into one running record: ``acc = merge(*args, [acc, next parts...])``.
+    ``parts`` are the delayed blocks of a ``map_blocks`` record array (one
+    record in a one-element object array each).
 
     A chain rather than a tree keeps memory flat: a tree holds up to
     ``SPLIT_EVERY - 1`` merged records waiting for their siblings on each of
@@ -129,12 +135,17 @@ def _fold_combine(statistics, parts: list):
     record plus the blocks in flight, whatever the size of the data.  The
     blocks themselves are still computed in parallel; only the (cheap)
     merges are sequential.  The fixed order makes results identical on every
-    scheduler, and a single block is combined too, so every result passes
+    scheduler, and a single block is merged too, so every result passes
     through the same canonical merge."""
     if not parts:
         raise ValueError("the input has no voxels")
-    combine = dask.delayed(_combine_task, pure=False)
-    running = combine(statistics, *parts[:SPLIT_EVERY])
+    step = dask.delayed(_merge_step, pure=False)
+    running = step(merge, args, None, *parts[:SPLIT_EVERY])
     for start in range(SPLIT_EVERY, len(parts), SPLIT_EVERY):
-        running = combine(statistics, running, *parts[start:start + SPLIT_EVERY])
+        running = step(merge, args, running, *parts[start:start + SPLIT_EVERY])
     return running
+
+
+def _merge_step(merge, args, running, *blocks):
+    records = [block.item() for block in blocks]
+    return merge(*args, records if running is None else [running] + records)

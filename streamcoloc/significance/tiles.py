@@ -68,6 +68,7 @@ import dask.array as da
 import numpy as np
 
 from ..engine import runtime
+from ..engine.passes import fold
 from ..stats.dtypes import kernel_dtype
 from . import kernels
 from .kernels import SA, SAA, SAB, SB, SBB, N
@@ -83,7 +84,6 @@ MAX_TILE_VOXELS = 2**30
 MAX_BLOCK_VOXELS = kernels.FLUSH_VOXELS
 #: Fixed-point exponent of float records: every float64 is a multiple of 2**-1074.
 FLOAT_SCALE_BITS = 1074
-SPLIT_EVERY = 8
 
 
 def default_tile_blocks(shape, block) -> tuple:
@@ -232,7 +232,7 @@ def tile_pass(a: da.Array, b: da.Array, mask: da.Array | None, block, tile_block
     tile_bytes = prod(min(t, n) for t, n in zip(tile_shape, shape)) * (a.dtype.itemsize
                                                                        + b.dtype.itemsize)
     with runtime.progress(parts, tile_bytes) as parts:  # the session's progress line, if any
-        (merged,) = dask.compute(_tree_sum(parts))
+        (merged,) = dask.compute(fold(parts, _sum_records))
     return merged
 
 
@@ -254,22 +254,10 @@ def _tile_task(a, b, mask=None, *, kernel_dtype, block, pad, n_iter, entropy, gr
     return out
 
 
-def _sum_records(*parts, wrapped=False):
-    """Sum of exact records (``wrapped``: each in a one-element object array,
-    as map_blocks returns them)."""
-    records = [p.flat[0] for p in parts] if wrapped else parts
+def _sum_records(records: list):
+    """Sum of exact records (integer addition: the order does not change the
+    result)."""
     total = records[0].copy()
     for record in records[1:]:
         total += record
     return total
-
-
-def _tree_sum(parts: list):
-    """Sum the tile records in a tree of delayed tasks (integer addition:
-    the order does not change the result)."""
-    add = dask.delayed(_sum_records, pure=True)
-    parts = [add(*parts[i:i + SPLIT_EVERY], wrapped=True)
-             for i in range(0, len(parts), SPLIT_EVERY)]
-    while len(parts) > 1:
-        parts = [add(*parts[i:i + SPLIT_EVERY]) for i in range(0, len(parts), SPLIT_EVERY)]
-    return parts[0]
