@@ -113,16 +113,23 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -
          "precision_sum": np.bincount(key, weights=plan.precisions(part, positions),
                                       minlength=size)},
         index=pd.MultiIndex.from_product([roi_values, channel_values], names=["roi", "channel"]))
-    bbox = pd.DataFrame({f"{axis}{end}": [reduce(values[roi_code == r]) if len(roi_values) > 1
-                                          else reduce(values) for r in range(len(roi_values))]
+    bbox = pd.DataFrame({f"{axis}{end}": _per_roi(reduce, values, roi_code, len(roi_values))
                          for axis, values in zip("xyz", xyz)
-                         for end, reduce in (("min", np.min), ("max", np.max))},
+                         for end, reduce in (("min", np.minimum), ("max", np.maximum))},
                         index=pd.Index(roi_values, name="roi"))
     take = np.random.default_rng(number).choice(
         positions.size, min(SAMPLE_PER_PARTITION, positions.size), replace=False)
     weight = positions.size / max(take.size, 1)
     return {"n_rows": len(part), "groups": groups[groups["n"] > 0], "bbox": bbox,
             "sample": (xyz[0][take], xyz[1][take], np.full(take.size, weight))}
+
+
+def _per_roi(reduce: np.ufunc, values: np.ndarray, roi_code: np.ndarray, n_rois: int):
+    """``reduce`` (np.minimum or np.maximum) of ``values`` per ROI code, in
+    one pass whatever the number of ROIs (every code is present)."""
+    out = np.full(n_rois, np.inf if reduce is np.minimum else -np.inf)
+    reduce.at(out, roi_code, values)
+    return out
 
 
 def survey(partitions: list, plan: Plan, source: str) -> dict:

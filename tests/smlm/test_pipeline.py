@@ -57,3 +57,25 @@ def test_resolve_far_finds_neighbours_several_tiles_away(tmp_path):
                                                  frame["_loc"].to_numpy())] = np.inf
     np.testing.assert_allclose(got, d.min(axis=1), rtol=1e-12)
     assert got[-1] > 1000  # across the whole field
+
+
+def test_survey_bounding_boxes_per_roi_column_value():
+    """One bounding box per ROI of an ROI column (the minimum and maximum of
+    each ROI's own localizations, in one pass however many ROIs)."""
+    from streamcoloc.smlm.pipeline import Plan, survey_partition
+    from streamcoloc.smlm.rois import RoiSpec
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    part = pd.DataFrame({"x": rng.uniform(0, 1000, n), "y": rng.uniform(0, 500, n),
+                         "precision": 10.0, "channel": rng.choice(["A", "B"], n),
+                         "cell": rng.integers(0, 40, n)})
+    part.loc[part["cell"] == 7, "x"] += 5000.0  # one ROI far from the others
+    plan = Plan("channel", RoiSpec.parse("cell"), "precision", False)
+    found = survey_partition(part, 0, plan, "test")
+    expected = part.groupby("cell")[["x", "y"]].agg(["min", "max"])
+    for axis in "xy":
+        for end in ("min", "max"):
+            np.testing.assert_array_equal(found["bbox"][f"{axis}{end}"].to_numpy(),
+                                          expected[(axis, end)].to_numpy())
+    assert (found["bbox"][["zmin", "zmax"]].to_numpy() == 0).all()
