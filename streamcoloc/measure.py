@@ -185,11 +185,12 @@ class _Context:
                                   self._axis(ib, extent[histograms.LO_B], extent[histograms.HI_B])))
 
     def _axis(self, channel: int, lo: int, hi: int) -> Axis:
-        low, high = self.type_ranges[channel]
+        low, high = self.type_ranges[channel]  # finite for integer data (_type_range)
         if self.options.grids is None:
             return Axis(int(lo), int(hi), type_min=low, type_max=high)
-        grid = self.options.grids[channel]
-        return Axis(int(lo), int(hi), grid.step, grid.base, low, high, integer=False)
+        grid = self.options.grids[channel]  # wide integers and floats
+        return Axis(int(lo), int(hi), grid.step, grid.base, low, high,
+                    integer=bool(np.isfinite(low)))
 
     def _set(self, row: _Row, values: dict):
         for column, value in values.items():

@@ -139,3 +139,20 @@ def test_float_wide_path_equals_joint_tables(method):
         np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
                                    rtol=1e-12, equal_nan=True, err_msg=column)
     assert np.isfinite(joint["pcc_above"]).all()
+
+
+@pytest.mark.parametrize("offset", [0, 1000])
+def test_wide_integers_on_a_grid_keep_integer_thresholds(offset):
+    """uint32 data take the grid path (wider than 16 bits) but are integers:
+    voxels equal to a threshold are not "above" it, so every column equals
+    the uint16 analysis of the same values (grid step 1 whatever the base)."""
+    a, b, labels = _data(11)
+    a, b = a + offset, b + offset
+    a[0, 0, 0] = b[0, 0, 0] = offset
+    narrow = _analyse(a, b, labels, threshold_method="costes")
+    wide = _analyse(a.astype(np.uint32), b.astype(np.uint32), labels,
+                    threshold_method="costes")
+    assert narrow.attrs["n_reads"] < wide.attrs["n_reads"]  # the grid path: a range read first
+    for column in COLUMNS:
+        np.testing.assert_allclose(wide[column].to_numpy(float), narrow[column].to_numpy(float),
+                                   rtol=1e-12, equal_nan=True, err_msg=column)

@@ -82,7 +82,7 @@ class Axis:
     = (unit + base)·step (integers: step 1, base 0); ``lo``/``hi`` are the
     measured extent in histogram units; ``type_min``/``type_max`` the data
     type's range (Coloc 2 clamps thresholds to it); ``integer`` False for
-    float data on a grid."""
+    float data (integers wider than 16 bits are on a grid too, and integer)."""
 
     lo: int
     hi: int
@@ -102,11 +102,13 @@ class Axis:
             - self.base
 
     def gt_gate(self, threshold):
-        """Smallest histogram unit "strictly above" ``threshold``: integers
-        ⌊T⌋ + 1; on a float grid the ≥ gate itself (values equal to T on
-        the grid count as above: the grid's resolution)."""
+        """Smallest histogram unit "strictly above" ``threshold``: for integer
+        data the ≥ gate of ⌊T⌋ + 1 (⌊T⌋ + 1 itself in one-value units; exact
+        on any grid of step ≤ 1); for float data the ≥ gate of T (values
+        equal to T on the grid count as above: the grid's resolution)."""
+        threshold = np.asarray(threshold, dtype=np.float64)
         if self.integer:
-            return np.floor(np.asarray(threshold, dtype=np.float64)).astype(np.int64) + 1
+            return self.ge_gate(np.floor(threshold) + 1)
         return self.ge_gate(threshold)
 
     @property
