@@ -236,9 +236,10 @@ def threshold(image, method="otsu", mask=None, percentile=50.0, percent_of_max=1
     the value histogram; float data on a power-of-two grid (see
     :func:`spearman`).
     """
-    table = _single(image, image, mask, Options(metrics=("mcc",), threshold_method=method,
+    table = _single(image, image, mask, Options(metrics=("thresholds",), threshold_method=method,
                                                 percentile=percentile,
-                                                percent_of_max=percent_of_max))
+                                                percent_of_max=percent_of_max,
+                                                max_table_cells=0))  # marginals suffice
     return table["threshold_a"]
 
 

@@ -74,9 +74,10 @@ class Request:
 
     @property
     def thresholded(self) -> bool:
-        """Are threshold-dependent coefficients requested?"""
-        return any(m in self.metrics for m in ("mcc", "pcc_threshold", "rwc")) or (
-            self.convention == "cellprofiler" and "overlap" in self.metrics)
+        """Are thresholds (and coefficients at them) requested?  The metric
+        key ``thresholds`` asks for the thresholds alone (:func:`~streamcoloc.threshold`)."""
+        return any(m in self.metrics for m in ("mcc", "pcc_threshold", "rwc", "thresholds")) \
+            or (self.convention == "cellprofiler" and "overlap" in self.metrics)
 
     @property
     def needs_tables(self) -> bool:
@@ -295,6 +296,9 @@ class _Context:
         the number of reads added."""
         request = self.request
         plan = _WidePlan(self)
+        if not plan.flags.any() and all(w is None for w in plan.walks) \
+                and "kendall" not in request.metrics:
+            return 0  # the marginals gave everything (thresholds alone)
         statistics = [pairstats.statistic(plan.finish(), self.options)]
         if "kendall" in request.metrics:
             statistics.append(histograms.statistic(self._kendall_options()))
@@ -409,7 +413,7 @@ class _WidePlan:
                 t_a, t_b = context._fixed_thresholds(row)
                 self.fixed[number] = (t_a, t_b)
                 gates = context._resolved(row, None, t_a, t_b)
-                if gates is not None:
+                if gates is not None and request.wanted():
                     self._gated(number, row, gates, counts_a, counts_b)
 
     def _gated(self, number, row, gates, counts_a, counts_b):

@@ -412,3 +412,30 @@ def test_threshold_function_equals_scikit_image():
         assert streamcoloc.threshold(image, method, mask=mask) == pytest.approx(expected)
     assert streamcoloc.threshold(image, "percentile", percentile=90) == pytest.approx(
         np.percentile(image, 90))
+
+
+@pytest.mark.parametrize("method", ["otsu", "li", "percentile"])
+def test_single_channel_threshold_is_one_read_of_marginals(monkeypatch, method):
+    """streamcoloc.threshold needs one channel's histogram only: one read,
+    even for 16-bit data too wide for a joint table (it took two: a per-voxel
+    read for thresholded Manders nobody asked for)."""
+    from skimage import filters
+
+    import streamcoloc.analysis as analysis
+
+    reads = []
+    run = analysis._run
+
+    def counting(*args, **kwargs):
+        measurement, layout = run(*args, **kwargs)
+        reads.append(measurement.n_reads)
+        return measurement, layout
+
+    monkeypatch.setattr(analysis, "_run", counting)
+    image = np.random.default_rng(8).integers(0, 60000, (4, 64, 64)).astype(np.uint16)
+    got = streamcoloc.threshold(image, method)
+    assert reads == [1]
+    if method == "percentile":
+        assert got == pytest.approx(np.percentile(image, 50.0))
+    else:
+        assert got == pytest.approx(getattr(filters, f"threshold_{method}")(image), rel=1e-12)
