@@ -31,7 +31,7 @@ import numpy as np
 from .engine.passes import Layout, run_pass
 from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
                     thresholds)
-from .stats.costes import Axis, CostesResult, Staircase, Walk
+from .stats.costes import Axis, CostesResult, Walk
 from .stats.extrema import extrema_statistic
 from .stats.joint import JointTable, icq_from_counts, threshold_sums
 from .stats.sums import Sums
@@ -473,11 +473,9 @@ class _WidePlan:
             return None
         cells = self.cut_cells[number]
         first, bins_words, tm_words, first_above, above_words = tables
-        bins = np.zeros((cells + 1, 6), dtype=object)
         tm = np.zeros((2, cells + 1), dtype=object)
-        bins[first:first + bins_words[0].shape[0]] = _words(bins_words)
         tm[:, first:first + tm_words[0].shape[1]] = _words(tm_words)
-        per_cell = Sums(*(bins[:, i] for i in range(6)))
+        per_cell = _cell_sums(bins_words, first, cells)
         below = Sums(*(x[:-1] for x in per_cell.suffix()))
         result = walk.replay(below)
         gates = context._resolved(row, result, result.threshold_a, result.threshold_b)
@@ -498,8 +496,7 @@ class _WidePlan:
             sums.both = Sums(*(np.array([t - x[cell]], dtype=object)
                                for t, x in zip(total, below)))
             done = {"tm1", "tm2", "pcc_below", "overlap", "k1", "k2"}
-            not_above = None if above_words is None else \
-                _at_and_cell(walk.above, gates[2:], row, first_above, above_words)
+            not_above = _above_complement(walk, gates[2:], row, first_above, above_words)
             if not_above is not None:  # the above set is the complement
                 sums.above = Sums(*(np.array([t - x], dtype=object)
                                     for t, x in zip(total, not_above)))
@@ -534,20 +531,26 @@ class _WidePlan:
             sums, self.context.request.convention).items() if c in wanted})
 
 
-def _at_and_cell(staircase: Staircase | None, gates, row: _Row, first: int, words):
-    """The six sums of ``a < gates[0] and b < gates[1]`` from a cut-off table
-    of an 'and' staircase (words over cells ``first``…), or None without
-    the table or when the gate pair is not on the staircase."""
-    if staircase is None or words is None:
+def _cell_sums(words, first: int, n_cells: int) -> Sums:
+    """The six sums per cut-off index 0…``n_cells`` of a Costes table whose
+    words start at index ``first`` (Python integers)."""
+    bins = np.zeros((n_cells + 1, 6), dtype=object)
+    bins[first:first + words[0].shape[0]] = _words(words)
+    return Sums(*(bins[:, i] for i in range(6)))
+
+
+def _above_complement(walk: Walk, gates, row: _Row, first: int, words):
+    """The six sums of ``a < gates[0] and b < gates[1]`` (the strictly-above
+    gates) from the cut-off table of the walk's above staircase (words over
+    cells ``first``…), or None without the table or when the gate pair is
+    not on the staircase."""
+    if words is None:
         return None
-    ax, bx = row.axis_a, row.axis_b
-    cell = int(staircase.cells([np.clip(gates[0], ax.lo, ax.hi + 1)],
-                               [np.clip(gates[1], bx.lo, bx.hi + 1)])[0])
+    staircase = walk.above
+    cell = int(staircase.cells([row.axis_a.clamp(gates[0])], [row.axis_b.clamp(gates[1])])[0])
     if cell < 0:
         return None
-    bins = np.zeros((len(staircase.gate_a) + 1, 6), dtype=object)
-    bins[first:first + words[0].shape[0]] = _words(words)
-    return [x[cell] for x in Sums(*(bins[:, i] for i in range(6))).suffix()]
+    return [x[cell] for x in _cell_sums(words, first, len(staircase.gate_a)).suffix()]
 
 
 def _ints(record, number: int) -> list:

@@ -109,7 +109,7 @@ def li_ica(a, b, mask=None, bins: int = 256, normalize="jacop",
                                          edges=(edges_a, edges_b, edges_p)), _sum_each, _identity)
     (counts_a, counts_b, signs) = run_pass([statistic], pair.layout)[0]
     n, positive, zero = (int(v) for v in signs)
-    icq = float(icq_from_counts(positive, zero, n, icq_convention))
+    icq = icq_from_counts(positive, zero, n, icq_convention)
     return ICAResult(counts_a, counts_b, edges_a, edges_b, edges_p, icq, n, positive, zero,
                      s.mean_a, s.mean_b, normalize, icq_convention)
 

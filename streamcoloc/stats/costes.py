@@ -101,6 +101,11 @@ class Axis:
         return np.ceil(np.asarray(threshold, dtype=np.float64) / self.step).astype(np.int64) \
             - self.base
 
+    def clamp(self, gate):
+        """The gate clamped to [lo, hi + 1]: gates beyond the measured values
+        select the same voxels as these."""
+        return np.clip(gate, self.lo, self.hi + 1)
+
     def gt_gate(self, threshold):
         """Smallest histogram unit "strictly above" ``threshold``: for integer
         data the ≥ gate of ⌊T⌋ + 1 (⌊T⌋ + 1 itself in one-value units; exact
@@ -231,11 +236,9 @@ class Walk:
             method_gates, samples, kind = setup()
 
             def gates(t):
-                """The method's gates, clamped to [lo, hi + 1]: gates beyond
-                the measured values select the same voxels as these."""
+                """The method's gates, clamped (:meth:`Axis.clamp`)."""
                 ga, gb = method_gates(t)
-                return (np.clip(ga, axis_a.lo, axis_a.hi + 1),
-                        np.clip(gb, axis_b.lo, axis_b.hi + 1))
+                return axis_a.clamp(ga), axis_b.clamp(gb)
 
             self.gates = gates
             if samples.size:
@@ -258,8 +261,7 @@ class Walk:
         ``a > T_a or b > T_b`` is ``a < above_a and b < above_b``."""
         ta, tb = self.thresholds(t)
         ax, bx = self.axis_a, self.axis_b
-        return (np.clip(ax.gt_gate(ta), ax.lo, ax.hi + 1),
-                np.clip(bx.gt_gate(tb), bx.lo, bx.hi + 1))
+        return ax.clamp(ax.gt_gate(ta)), bx.clamp(bx.gt_gate(tb))
 
     def replay(self, below: Sums, fallback: Callable | None = None) -> CostesResult:
         if self.staircase is None:

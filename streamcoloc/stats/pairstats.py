@@ -58,6 +58,12 @@ def _add_six(out, base, x, y):
     out[base + 5] += x * y
 
 
+@numba.njit(inline="always")
+def _above_cell(cuts, cut_off, row, ua, ub):
+    """Cut-off index of a voxel on the 'and' staircase of the above gates."""
+    return min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
+
+
 @numba.njit(nogil=True, cache=True)
 def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
                 row_of, lo, flags, rank_off, ranks, means, zero, cut_off, cuts, cut_kind,
@@ -113,7 +119,7 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                         first = cut_span[row, 0]
                         _add_six(bins, bin_off[row, 0] + 6 * (cell - first), x, y)
                         if f & 8:  # 'and' staircase: the complement of the above set
-                            cell = min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
+                            cell = _above_cell(cuts, cut_off, row, ua, ub)
                             _add_six(bins, bin_off[row, 1] + 6 * (cell - cut_span[row, 2]),
                                      x, y)
                         if y > zero[ib]:
@@ -181,7 +187,7 @@ def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, set
                         ka, kb = cuts[cut_off[row, 0] + ua], cuts[cut_off[row, 1] + ub]
                         low, high = min(low, ka, kb), max(high, ka, kb)
                         if above:
-                            cell = min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
+                            cell = _above_cell(cuts, cut_off, row, ua, ub)
                             low2, high2 = min(low2, cell), max(high2, cell)
                 span[row, 0], span[row, 1], span[row, 2], span[row, 3] = low, high, low2, high2
 
@@ -284,26 +290,26 @@ def combine(records: list[PairStatsRecord]) -> PairStatsRecord:
             pieces.setdefault(row, []).append(piece)
     tables = {}
     for row, parts in pieces.items():
-        first, bins = _aligned([(p[0], p[1]) for p in parts], lambda w: w.shape[0], 0)
-        _, tm = _aligned([(p[0], p[2]) for p in parts], lambda w: w.shape[1], 1)
+        first, bins = _aligned([(p[0], p[1]) for p in parts], axis=0)
+        _, tm = _aligned([(p[0], p[2]) for p in parts], axis=1)
         above = [(p[3], p[4]) for p in parts if p[4] is not None]
-        first2, bins2 = _aligned(above, lambda w: w.shape[0], 0) if above else (0, None)
+        first2, bins2 = _aligned(above, axis=0) if above else (0, None)
         tables[row] = (first, bins, tm, first2, bins2)
     return PairStatsRecord(hi, lo, sum(r.floats for r in records), tables)
 
 
-def _aligned(parts, length, axis: int):
+def _aligned(parts, axis: int):
     """``(first, words)``: pieces ``(start, (hi, lo))`` of a table along
     cut-off indices (``axis`` of the word arrays), added on the union of
     their spans."""
     first = min(start for start, _ in parts)
-    last = max(start + length(words[0]) - 1 for start, words in parts)
+    last = max(start + words[0].shape[axis] - 1 for start, words in parts)
     shape = list(parts[0][1][0].shape)
     shape[axis] = last - first + 1
     total = [np.zeros(shape, np.int64) for _ in range(2)]
     for start, words in parts:
         at = [slice(None)] * len(shape)
-        at[axis] = slice(start - first, start - first + length(words[0]))
+        at[axis] = slice(start - first, start - first + words[0].shape[axis])
         for k in range(2):
             total[k][tuple(at)] += words[k]
     return first, exact.normalize(*total)
