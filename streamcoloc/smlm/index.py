@@ -147,8 +147,8 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     precision : precision column (nm) or one precision for every localization.
     tile_points : at most about this many localizations per tile: with the
         halo, a task's memory (~300 B per localization) is bounded by it.
-        Fewer when that gives each worker thread two tiles of at least
-        100 000 localizations (:func:`balanced_tile_points`).
+        Fewer when that gives each worker thread :data:`TILES_PER_WORKER`
+        tiles of at least :data:`MIN_TILE_POINTS` (:func:`balanced_tile_points`).
     partition_rows : rows per partition when ``locs`` is a pandas DataFrame.
     workdir : folder for the bucketed table and results (a new subfolder is
         made in it; default: the system temp folder).  With dask.distributed
@@ -301,8 +301,9 @@ def localization_rows(part: pd.DataFrame, number: int, out_dir, offsets, channel
 def balanced_tile_points(total: int, tile_points: int) -> int:
     """Localizations per tile: ``tile_points`` at most, fewer so that every
     worker thread gets :data:`TILES_PER_WORKER` tiles while tiles keep at
-    least :data:`MIN_TILE_POINTS` (two large tiles on two threads finish
-    unevenly; tiny tiles cost more halo than they balance)."""
+    least :data:`MIN_TILE_POINTS` (tiny tiles cost more halo than they
+    balance).  ``benchmarks/bench_smlm.py`` prints the ratio against one tile
+    per thread at 10^6 localizations per channel."""
     balanced = -(-total // (TILES_PER_WORKER * parallelism()))
     return int(min(tile_points, max(MIN_TILE_POINTS, balanced)))
 

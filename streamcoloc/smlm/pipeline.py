@@ -260,10 +260,10 @@ class CellList:
         needs."""
         radius = np.broadcast_to(np.asarray(radius, np.float64), (self.n_labels,))
         defined = radius >= 0
-        reach = np.where(defined, np.ceil(np.where(defined, radius, 0) / self.cell), 0)
+        reach = np.ceil(np.where(defined, radius, 0) / self.cell).astype(np.int64)
         radius2 = np.where(defined, radius * radius, -1.0)
         return count_within(qx, qy, qz, self.x, self.y, self.z, self.start, self.lower,
-                            self.cell, self.dims, reach.astype(np.int64), radius2)
+                            self.cell, self.dims, reach, radius2)
 
 
 # ---------------------------------------------------------------- nearest neighbours
@@ -396,7 +396,9 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     counts = np.empty((points.n_core, n_ch), np.int64)
     for roi, rows, part in points.by_roi(n_ch):
         r = radius[roi * n_ch:(roi + 1) * n_ch]
-        cells = CellList.of(part.x, part.y, part.z, min_cell=r[r > 0].min(initial=0.0),
+        positive = r[r > 0]
+        cells = CellList.of(part.x, part.y, part.z,
+                            min_cell=positive.min() if positive.size else 0.0,
                             label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
         counts[rows[cells.order[queries]]] = cells.count(cells.x[queries], cells.y[queries],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from streamcoloc.smlm.grid import TileLayout, TileStore
 from streamcoloc.smlm.pipeline import Points, _margins, resolve_far
@@ -79,3 +80,23 @@ def test_survey_bounding_boxes_per_roi_column_value():
             np.testing.assert_array_equal(found["bbox"][f"{axis}{end}"].to_numpy(),
                                           expected[(axis, end)].to_numpy())
     assert (found["bbox"][["zmin", "zmax"]].to_numpy() == 0).all()
+
+
+def test_count_pass_cells_are_at_least_the_smallest_radius(monkeypatch):
+    """The count pass sizes its cells by the smallest defined search radius
+    (each channel then searches as many cells as its own radius needs)."""
+    import streamcoloc.smlm.pipeline as pipeline
+    from streamcoloc.smlm import coloc_index, simulate
+
+    seen = []
+    of = pipeline.CellList.of.__func__
+
+    def spy(cls, *args, **kwargs):
+        if kwargs.get("label") is not None:  # the count pass (one list per ROI)
+            seen.append(kwargs["min_cell"])
+        return of(cls, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.CellList, "of", classmethod(spy))
+    result = coloc_index(simulate("clusters", n_clusters=20, seed=4), radius_factor=1.5)
+    radii = 1.5 * result.summary.drop_duplicates("channel")["d"].to_numpy()
+    assert seen and all(m == pytest.approx(radii.min(), rel=1e-12) for m in seen)
