@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..objects import label_objects, object_table
-from ..reports import write_results
 from ..stats.thresholds import AUTO_METHODS
 from . import execution, inputs
 
@@ -52,17 +51,15 @@ def add_parser(commands) -> None:
 def run_objects(args) -> int:
     started = time.perf_counter()
     out = Path(args.out)
-    a, b, names, _ = inputs.open_pair(args)
-    with execution.execution(args, out):
-        labels, labelling = _objects(args, [a, b], names, out)
+    a, b, names, mask, given = inputs.open_pair_and_mask(args)
+    with execution.recorded(args, out) as caught:
+        labels, labelling = _objects(args, [a, b], names, mask, out)
         table = object_table(labels[0], labels[1], a, b, _voxel_size(args.voxel_size, a),
                              channel_a=names[0], channel_b=names[1],
                              centre_rounding=args.centre_rounding)
-    given = {"paths": [str(args.path)] + ([str(args.path_b)] if args.path_b else []),
-             "labels": args.labels, "mask": args.mask, "level": args.level, "dims": list(a.dims)}
-    write_results(table.summary, out, inputs=given, extra={
-        "channels": names, "labelling": labelling, "min_size": args.min_size,
-        "total_seconds": time.perf_counter() - started})
+    execution.write_run(out, table.summary, {**given, "labels": args.labels},
+                        {"channels": names, "labelling": labelling, "min_size": args.min_size},
+                        caught, started)
     table.objects.to_csv(out / "objects.csv", index=False)
     table.objects.to_parquet(out / "objects.parquet", index=False)
     with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
@@ -72,16 +69,16 @@ def run_objects(args) -> int:
     return 0
 
 
-def _objects(args, images, names, out: Path):
-    """The two label images (read, or thresholded and labelled) and, when
-    labelled here, the threshold and object count of each channel."""
+def _objects(args, images, names, mask, out: Path):
+    """The two label images (read, or thresholded within ``mask`` and
+    labelled) and, when labelled here, the threshold and object count of
+    each channel."""
     if args.labels:
         paths = [p.strip() for p in args.labels.split(",")]
         if len(paths) != 2:
             raise ValueError(f"--labels needs two comma-separated paths, got {args.labels!r}")
         return [inputs.open_single(p, args.level) for p in paths], {}
     thresholds = inputs.numbers(args.thresholds, 2, "--thresholds") or [None, None]
-    mask = inputs.open_single(args.mask, args.level)
     labels, labelling = [], {}
     for image, name, threshold in zip(images, names, thresholds):
         result = label_objects(image, args.threshold_method, mask=mask, min_size=args.min_size,

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..reports import write_results
 from ..smlm import coloc_index, read_localizations
 from ..smlm.readers import FORMATS
 from . import batch, execution, inputs
@@ -87,8 +86,7 @@ def run_smlm(args) -> int:
         if args.batch:
             summary = batch.each_source(paths, out, args.resume,
                                         lambda path, folder: _analyse([path], args, folder))
-            write_results(summary, out, inputs=_inputs(args, paths),
-                          extra={"warnings": [str(w.message) for w in caught]})
+            execution.write_run(out, summary, _inputs(args, paths), {}, caught, started)
         else:
             summary = _analyse(paths, args, out, caught)
     with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
