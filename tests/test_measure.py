@@ -133,8 +133,10 @@ def test_float_wide_path_equals_joint_tables(method):
     joint = _analyse(a, b, labels, threshold_method=method)
     wide = _analyse(a, b, labels, threshold_method=method, max_table_cells=10)
     assert (joint.attrs["tables"], wide.attrs["tables"]) == ("joint", "wide")
-    if method.startswith("coloc2"):
-        assert wide.attrs["n_reads"] == joint.attrs["n_reads"] + 1 == 3
+    # range, marginals, pairs; CellProfiler's sums at its thresholds take a fourth
+    coloc2 = method in ("costes", "coloc2-bisection")
+    assert wide.attrs["n_reads"] == joint.attrs["n_reads"] + (1 if coloc2 else 2) == \
+        (3 if coloc2 else 4)
     for column in COLUMNS:
         np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
                                    rtol=1e-12, equal_nan=True, err_msg=column)
@@ -156,3 +158,11 @@ def test_wide_integers_on_a_grid_keep_integer_thresholds(offset):
     for column in COLUMNS:
         np.testing.assert_allclose(wide[column].to_numpy(float), narrow[column].to_numpy(float),
                                    rtol=1e-12, equal_nan=True, err_msg=column)
+    # and against Coloc 2's own formulas over the voxels (independent reference)
+    row = wide.iloc[-1]
+    inside = labels == row["region"]
+    s = int(row["slice"])
+    expected = ref.coloc2_thresholded(a[s][inside].astype(float), b[s][inside].astype(float),
+                                      row["threshold_a"], row["threshold_b"])
+    for column in ("pcc_below", "pcc_above", "tm1", "tm2"):
+        assert row[column] == pytest.approx(expected[column], rel=1e-12), column
