@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
+from harness import fmt_bytes, verdict  # noqa: E402
 
 # ---------------------------------------------------------------- configuration
 
@@ -390,16 +391,8 @@ def table_budget_bytes(block_voxels: int, threads: int) -> int:
     return 8 * histograms.MAX_CELLS + per_task * (threads + SPLIT_EVERY)
 
 
-def fmt_bytes(n) -> str:
-    return f"{n / 2**20:,.0f} MiB"
-
-
 def line(name, value, note="") -> None:
     print(f"  {name:<44} {value:>16}  {note}")
-
-
-def verdict(ok) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def compare(reference: dict, napari: dict):

@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import harness  # noqa: E402
+from harness import fmt_bytes, verdict  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The same synthetic cells and puncta as bench_pixel.py.
@@ -155,10 +156,6 @@ def line(name, value, note="") -> None:
     print(f"  {name:<46} {value:>14}  {note}")
 
 
-def mib(n) -> str:
-    return f"{n / 2**20:,.0f} MiB"
-
-
 def memory_bound(shape, tile, input_block, threads: int, baseline: int):
     """(bound, explanation) of the tile method's peak RSS (see the memory
     section of streamcoloc.significance.tiles): per thread one tile of both
@@ -234,9 +231,9 @@ def main(argv=None) -> None:
     print("\nstreamcoloc (method='tile', from the file, one read)")
     line(f"time, {N_ITER} randomizations", f"{ours['seconds']:.1f} s",
          f"{ours['seconds'] / N_ITER * 1e3:.0f} ms per randomization of {voxels:,} voxels")
-    line("peak RSS (VmHWM)", mib(ours["maxrss"]),
-         f"bound {mib(bound)} {'PASS' if ours['maxrss'] <= bound else 'FAIL'} = {text}")
-    line("baseline (import + tiny run)", mib(baseline))
+    line("peak RSS (VmHWM)", fmt_bytes(ours["maxrss"]),
+         f"bound {fmt_bytes(bound)} {verdict(ours['maxrss'] <= bound)} = {text}")
+    line("baseline (import + tiny run)", fmt_bytes(baseline))
     line("observed r / p / null mean +- sd", f"{ours['observed']:.4f}",
          f"p {ours['p_value']:.4g}, null {ours['null_mean']:.2e} +- {ours['null_sd']:.2e}, "
          f"tiles of {tuple(ours['tile_blocks'])} blocks")
@@ -246,19 +243,20 @@ def main(argv=None) -> None:
          f"+ {per_iter:.3f} s per iteration (from 1 and {1 + NAPARI_EXTRA_ITER} iterations)")
     line(f"estimate, {N_ITER} randomizations, full volume", f"{napari_estimate:.0f} s",
          f"(setup + {N_ITER} x per iteration) x {voxels / crop_voxels:.0f}")
-    line("peak RSS on the crop", mib(napari["maxrss"]), "(in memory: grows with the volume)")
+    line("peak RSS on the crop", fmt_bytes(napari["maxrss"]), "(in memory: grows with the volume)")
     if whole is not None:
         setup_w, per_iter_w = napari_cost(whole)
         measured = setup_w + N_ITER * per_iter_w
         line("check: full volume, 1 and 1+M iterations", f"{measured:.0f} s",
              f"setup {setup_w:.2f} s + {N_ITER} x {per_iter_w:.2f} s; peak RSS "
-             f"{mib(whole['maxrss'])}; crop estimate / this = {napari_estimate / measured:.2f}")
+             f"{fmt_bytes(whole['maxrss'])}; crop estimate / this = "
+             f"{napari_estimate / measured:.2f}")
     line("speed-up streamcoloc vs napari (crop estimate)", f"{speedup:.0f}x",
-         f"{'PASS' if speedup >= TARGET_SPEEDUP else 'FAIL'} (>= {TARGET_SPEEDUP:.0f}x)")
+         f"{verdict(speedup >= TARGET_SPEEDUP)} (>= {TARGET_SPEEDUP:.0f}x)")
     if whole is not None:
         full_speedup = measured / ours["seconds"]
         line("speed-up vs napari (full-volume estimate)", f"{full_speedup:.0f}x",
-             f"{'PASS' if full_speedup >= TARGET_SPEEDUP else 'FAIL'} (>= {TARGET_SPEEDUP:.0f}x)")
+             f"{verdict(full_speedup >= TARGET_SPEEDUP)} (>= {TARGET_SPEEDUP:.0f}x)")
     crop_ours = napari["ours_on_crop"]
     print(f"\nsame crop, both tools ({N_ITER} vs {1 + NAPARI_EXTRA_ITER} iterations; napari "
           "permutes all blocks, streamcoloc within tiles)")

@@ -139,7 +139,7 @@ def main(argv=None) -> None:
             runs[gib] = dict(run, gb=gb, paths=paths, raw=raw)
             print(f"  {gib:>6g}Gi {gb:>7.2f} {written:>6.0f}s {raw:>8.1f}s {run['seconds']:>11.1f}s "
                   f"{run['seconds'] / gb:>6.2f} {run['seconds'] / raw:>6.2f} "
-                  f"{bp.fmt_bytes(run['maxrss']):>10} {run['rows']:>8}", flush=True)
+                  f"{harness.fmt_bytes(run['maxrss']):>10} {run['rows']:>8}", flush=True)
         small, large = runs[sizes[0]], runs[sizes[-1]]
         per_gb = [r["seconds"] / r["gb"] for r in runs.values()]
         linear = max(per_gb) / min(per_gb)
@@ -153,7 +153,7 @@ def main(argv=None) -> None:
         block = math.prod(large["block"])
         chunks, text = bp.memory_bound(block, True, dask.system.CPU_COUNT, baseline)
         bound = chunks + bp.table_budget_bytes(block, dask.system.CPU_COUNT)
-        print(f"  peak RSS of every size <= bound {bp.fmt_bytes(bound)} (chunks {text}, + "
+        print(f"  peak RSS of every size <= bound {harness.fmt_bytes(bound)} (chunks {text}, + "
               f"table budget): {bp.verdict(max(r['maxrss'] for r in runs.values()) <= bound)}",
               flush=True)
 
@@ -163,7 +163,7 @@ def main(argv=None) -> None:
         for n, run in ((1, one), (2, two)):
             print(f"  {n} worker{'s' if n > 1 else ' '} {run['seconds']:>9.1f}s  "
                   f"{large['gb'] / run['seconds']:.2f} GB/s, workers' peak RSS "
-                  f"{bp.fmt_bytes(run['maxrss'])}")
+                  f"{harness.fmt_bytes(run['maxrss'])}")
         same = all(np.array_equal(r["pcc"], large["pcc"], equal_nan=True) for r in (one, two))
         print(f"  speed-up 2 vs 1 workers: {one['seconds'] / two['seconds']:.2f}x; "
               f"pcc identical on threads, 1 and 2 workers: {same}")

@@ -19,6 +19,8 @@ noisy: compare only numbers printed by the same run):
   * every measurement in a fresh subprocess, its peak RSS read from VmHWM;
   * the speed-up at 10^6 per channel, the agreement of the mean CIs, the
     time per localization at each size (linear scaling: constant);
+  * at 10^6 per channel, the same run with one tile per worker thread (the
+    tile layout before ``balanced_tile_points``): the load-balance ratio;
   * ``--big``: 10^8 localizations in total (5 x 10^7 per channel), streamcoloc
     only, with its peak RSS (needs ~12 GB of disk in the work folder).
 
@@ -46,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
+from harness import fmt_bytes, verdict  # noqa: E402
 
 SIZES = (10**5, 10**6, 10**7)
 QUICK_SIZES = (10**4, 10**5)
@@ -55,6 +58,7 @@ EMITTERS = 30  # per cluster and channel
 LOCS_PER_CLUSTER = EMITTERS * 4 / 0.9  # 1 + Poisson(3) blinks, 10 % background
 CLUSTERS_PER_BLOCK = 2000  # ~270k localizations per channel per generated block
 TARGET_SPEEDUP = 10.0
+BALANCE_SIZE = 10**6  # per channel: also run with one tile per worker thread
 #: the same definitions: mean CIs equal to float rounding
 AGREEMENT_TOLERANCE = 1e-9
 #: linear scaling: time ~ N^exponent with exponent at most this
@@ -112,7 +116,10 @@ def worker(kind: str, args: dict) -> dict:
         return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
         import dask.dataframe as dd
+        import streamcoloc.smlm.index as index
         from streamcoloc.smlm import coloc_index
+        # the tile-balance A/B: 1 tile per worker thread is the layout before balancing
+        index.TILES_PER_WORKER = args.get("tiles_per_worker", index.TILES_PER_WORKER)
         _warm_up()
         start = time.perf_counter()
         result = coloc_index(dd.read_parquet(args["data"]), workdir=args["workdir"])
@@ -140,10 +147,6 @@ def spawn(kind: str, **args) -> dict:
 
 # ---------------------------------------------------------------- report
 
-def mib(n) -> str:
-    return f"{n / 2**20:,.0f} MiB"
-
-
 def row(*cells) -> None:
     widths = (12, 13, 10, 11, 14, 12, 10)
     print("  " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths)), flush=True)
@@ -163,10 +166,17 @@ def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> d
     data = write_dataset(folder / f"data-{per_channel}", per_channel)
     rows = dataset_rows(data)
     work = folder / f"work-{per_channel}"
-    work.mkdir(exist_ok=True)
-    ours = spawn("streamcoloc", data=str(data), workdir=str(work))
-    shutil.rmtree(work, ignore_errors=True)
-    out = {"per_channel": per_channel, "rows": rows, "ours": ours}
+
+    def ours(**extra) -> dict:
+        work.mkdir(exist_ok=True)
+        try:
+            return spawn("streamcoloc", data=str(data), workdir=str(work), **extra)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    out = {"per_channel": per_channel, "rows": rows, "ours": ours()}
+    if per_channel == BALANCE_SIZE:
+        out["one_tile"] = ours(tiles_per_worker=1)
     if per_channel <= reference_max:
         for workers in sorted({1, cores}):
             out[f"ref{workers}"] = spawn("kdtree", data=str(data), workers=workers)
@@ -199,7 +209,7 @@ def main() -> None:
     print(f"bench_smlm: {cores} cores, numba {numba.__version__}, dask {dask.__version__}, "
           f"scipy {scipy.__version__}; data in {folder}")
     baseline = spawn("baseline")["maxrss"]
-    print(f"baseline process (imports + compiled kernels): peak RSS {mib(baseline)}\n")
+    print(f"baseline process (imports + compiled kernels): peak RSS {fmt_bytes(baseline)}\n")
     print("  wall time (s) and peak RSS per measurement, each in a fresh process")
     row("per channel", "streamcoloc", "RSS", "kdtree w=1", f"kdtree w={cores}", "RSS (w=1)",
         "speed-up")
@@ -209,15 +219,16 @@ def main() -> None:
             r = measure(folder, size, int(args.reference_max), cores)
             results.append(r)
             ref1, refc = r.get("ref1"), r.get(f"ref{cores}")
-            row(f"{size:.0e}", f"{r['ours']['seconds']:.2f}", mib(r["ours"]["maxrss"]),
+            row(f"{size:.0e}", f"{r['ours']['seconds']:.2f}", fmt_bytes(r["ours"]["maxrss"]),
                 f"{ref1['seconds']:.2f}" if ref1 else "-",
                 f"{refc['seconds']:.2f}" if refc else "-",
-                mib(ref1["maxrss"]) if ref1 else "-",
+                fmt_bytes(ref1["maxrss"]) if ref1 else "-",
                 f"{ref1['seconds'] / r['ours']['seconds']:.1f}x" if ref1 else "-")
         if args.big:
             r = measure(folder, BIG_TOTAL // 2, 0, cores)
             results.append(r)
-            row(f"{BIG_TOTAL // 2:.0e}", f"{r['ours']['seconds']:.1f}", mib(r["ours"]["maxrss"]),
+            row(f"{BIG_TOTAL // 2:.0e}", f"{r['ours']['seconds']:.1f}",
+                fmt_bytes(r["ours"]["maxrss"]),
                 "-", "-", "-", "-")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -236,7 +247,7 @@ def report(results: list, cores: int, baseline: int) -> None:
         if "ref1" in r:
             diff = np.max(np.abs(np.subtract(r["ours"]["mean_ci"], r["ref1"]["mean_ci"])))
             print(f"    {r['per_channel']:.0e}/channel: {diff:.1e} "
-                  f"{'PASS' if diff <= AGREEMENT_TOLERANCE else 'FAIL'} (<= "
+                  f"{verdict(diff <= AGREEMENT_TOLERANCE)} (<= "
                   f"{AGREEMENT_TOLERANCE:.0e}; mean CI "
                   f"{', '.join(f'{v:.4f}' for v in r['ours']['mean_ci'])})")
     at = next((r for r in results if r["per_channel"] == 10**6 and "ref1" in r), None)
@@ -246,20 +257,27 @@ def report(results: list, cores: int, baseline: int) -> None:
         print(f"\n  speed-up at 1e6/channel: {one / ours:.1f}x vs cKDTree with 1 worker, "
               f"{many / ours:.1f}x vs cKDTree with {cores} workers "
               f"(target >= {TARGET_SPEEDUP:.0f}x: "
-              f"{'PASS' if one / ours >= TARGET_SPEEDUP else 'FAIL'} vs 1 worker, "
-              f"{'PASS' if many / ours >= TARGET_SPEEDUP else 'FAIL'} vs {cores})")
+              f"{verdict(one / ours >= TARGET_SPEEDUP)} vs 1 worker, "
+              f"{verdict(many / ours >= TARGET_SPEEDUP)} vs {cores})")
+    for r in results:
+        if "one_tile" in r:
+            two, one = r["ours"], r["one_tile"]
+            print(f"\n  tile balance at {r['per_channel']:.0e}/channel: {two['tiles']} tiles "
+                  f"(2 per worker thread) {two['seconds']:.2f} s, {fmt_bytes(two['maxrss'])} vs "
+                  f"{one['tiles']} tiles (1 per thread) {one['seconds']:.2f} s, "
+                  f"{fmt_bytes(one['maxrss'])}: {one['seconds'] / two['seconds']:.2f}x")
     print("\n  scaling (streamcoloc): microseconds per localization, peak RSS above baseline")
     for r in results:
         per = r["ours"]["seconds"] / r["rows"] * 1e6
         print(f"    {r['rows']:>12,} localizations: {per:6.2f} us/loc, "
-              f"+{mib(r['ours']['maxrss'] - baseline)}")
+              f"+{fmt_bytes(r['ours']['maxrss'] - baseline)}")
     if len(results) >= 2:
         first, last = results[0], results[-1]
         exponent = math.log(last["ours"]["seconds"] / first["ours"]["seconds"]) / \
             math.log(last["rows"] / first["rows"])
         print(f"    time ~ N^{exponent:.2f} from {first['rows']:,} to {last['rows']:,} "
               f"(1.00 = linear; target <= {LINEAR_EXPONENT}: "
-              f"{'PASS' if exponent <= LINEAR_EXPONENT else 'FAIL'})")
+              f"{verdict(exponent <= LINEAR_EXPONENT)})")
 
 
 if __name__ == "__main__":

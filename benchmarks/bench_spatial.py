@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 from bench_pixel import (ZARR_READ_FACTOR, check_disk,  # noqa: E402
-                         ensure_napari, fmt_bytes, folder_bytes, line, raw_read, verdict)
+                         ensure_napari, folder_bytes, line, raw_read)
+from harness import fmt_bytes, verdict  # noqa: E402
 
 FULL = {"shape": (64, 1024, 1024), "chunks": (16, 512, 512), "napari_planes": 4}
 QUICK = {"shape": (32, 512, 512), "chunks": (8, 256, 256), "napari_planes": 2}

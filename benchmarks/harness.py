@@ -59,3 +59,12 @@ def parse_or_work(parser: argparse.ArgumentParser, worker, argv=None):
         print(json.dumps(worker(args._worker, json.loads(args._args))))
         return None
     return args
+
+
+def fmt_bytes(n) -> str:
+    """Bytes as MiB, for the printed tables."""
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def verdict(ok) -> str:
+    return "PASS" if ok else "FAIL"

@@ -10,7 +10,10 @@ reused from the heaps at full speed) and trimming free heap tops above
 64 KiB keeps the resident size closer to what is alive.  Side by side on
 bench_pixel's 64 x 1024 x 1024 volume with 50 regions: peak RSS 832–843 MiB
 without, 681–708 MiB with, the same time (0.49–0.55 s vs 0.54–0.58 s); a
-4 MiB threshold saved 60–90 MiB more but cost 30 % of the time.
+4 MiB threshold saved 60–90 MiB more but cost 30 % of the time.  To repeat
+the comparison, run ``benchmarks/bench_pixel.py`` as it is and with
+``MALLOC_TRIM_THRESHOLD_=131072`` (glibc's own default) in the environment,
+which leaves glibc's settings untouched (see below).
 dask.distributed sets the trim threshold of its workers for the same reason.
 
 This changes a process-wide setting, once, on the first pass; it does
