@@ -88,7 +88,7 @@ class CIResult:
     (``attrs``).  ``localizations`` is pandas for a pandas input; for a dask
     or file input it is a lazy dask DataFrame that re-reads each input
     partition and joins it, by position, with that partition's results
-    stored as Parquet in the work folder (kept while the result lives)."""
+    stored as Arrow files in the work folder (kept while the result lives)."""
 
     localizations: pd.DataFrame | dd.DataFrame
     summary: pd.DataFrame
@@ -393,9 +393,9 @@ def _bucket_halo(count, precision_mean, bbox, plan, radius_factor, layout) -> fl
     return float(halo)
 
 
-def _exact(values) -> list[int]:
-    """Integer-valued float sums (< 2**53, exact) as Python ints."""
-    return [[int(v) for v in row] if np.ndim(row) else int(row) for row in np.rint(values)]
+def _exact(values) -> list:
+    """int64 sums as Python ints (nested lists)."""
+    return np.asarray(values, np.int64).tolist()
 
 
 def _plain(value):

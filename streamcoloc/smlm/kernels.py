@@ -42,10 +42,10 @@ def _own_interval(edges, value):
 
 
 @numba.njit(nogil=True, cache=True)
-def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, rows, tiles, core, fill):
-    """Count (``fill`` False) or write the (point, tile) pairs of
-    :func:`assign_tiles`; returns the number of pairs."""
-    n_pairs = 0
+def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, fill):
+    """Count (``fill`` False: ``next_core[t]``, ``next_halo[t]`` += 1 per
+    pair) or place (``rows[next_*[t]] = i``, then += 1) the (point, tile)
+    pairs of :func:`assign_tiles`."""
     for i in range(x.size):
         own_col = _own_interval(x_edges, x[i])
         col_lo, col_hi = _tile_span(x_edges, x[i] - halo, x[i] + halo)
@@ -54,12 +54,11 @@ def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, rows, tiles, core, fil
             own_row = _own_interval(column, y[i]) if c == own_col else -1
             row_lo, row_hi = _tile_span(column, y[i] - halo, y[i] + halo)
             for r in range(row_lo, row_hi + 1):
+                tile = col_start[c] - c + r
+                cursor = next_core if r == own_row else next_halo
                 if fill:
-                    rows[n_pairs] = i
-                    tiles[n_pairs] = col_start[c] - c + r
-                    core[n_pairs] = 1 if r == own_row else 0
-                n_pairs += 1
-    return n_pairs
+                    rows[cursor[tile]] = i
+                cursor[tile] += 1
 
 
 @numba.njit(nogil=True, cache=True)
@@ -70,17 +69,23 @@ def assign_tiles(x, y, x_edges, y_edges, col_start, halo):
     Tiles are columns ``x_edges[c] <= x < x_edges[c + 1]`` cut into rows by
     ``y_edges[col_start[c]:col_start[c + 1]]``; tile ids run column by column
     (``col_start[c] - c + row``).  Points beyond the outer edges belong to the
-    outer tiles.  Returns ``(rows, tiles, core)``: one entry per (point, tile),
-    ``core`` 1 for the point's own tile.  Counted first, then filled (no
+    outer tiles.  Returns ``(rows, start, n_core)``: the points of tile t are
+    ``rows[start[t]:start[t + 1]]``, its own ``n_core[t]`` points first (in
+    input order), then its halo copies.  Counted first, then placed (no
     arrays grown in the loop).
     """
-    empty = np.empty(0, np.int64)
-    n_pairs = _visit_tiles(x, y, x_edges, y_edges, col_start, halo, empty, empty, empty, False)
-    rows = np.empty(n_pairs, np.int64)
-    tiles = np.empty(n_pairs, np.int64)
-    core = np.empty(n_pairs, np.int64)
-    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, rows, tiles, core, True)
-    return rows, tiles, core
+    n_tiles = col_start[-1] - (x_edges.size - 1)
+    n_core = np.zeros(n_tiles, np.int64)
+    n_halo = np.zeros(n_tiles, np.int64)
+    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, n_core, n_halo, rows=n_core[:0],
+                 fill=False)
+    start = np.zeros(n_tiles + 1, np.int64)
+    start[1:] = np.cumsum(n_core + n_halo)
+    next_core = start[:-1].copy()
+    next_halo = start[:-1] + n_core
+    rows = np.empty(start[-1], np.int64)
+    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, True)
+    return rows, start, n_core
 
 
 @numba.njit(nogil=True, cache=True)
@@ -129,11 +134,20 @@ def _nearest_in_range(xs, ys, zs, lo, hi, px, py, pz, self_index, best2):
 
 
 @numba.njit(nogil=True, cache=True)
-def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
-    """Distance from each query to the nearest *other* point of the list.
+def _is_planar(zs, qz):
+    """True when every point and query has the same z (2D data): the
+    kernels then skip the z terms, which are all 0."""
+    return zs.size > 0 and zs.min() == zs.max() and (qz.size == 0 or
+                                                      qz.min() == qz.max() == zs[0])
 
-    ``xs, ys, zs`` are one channel's points of one ROI in cell order (see
-    :func:`build_cell_list`); ``queries`` are positions in that order.
+
+@numba.njit(nogil=True, cache=True)
+def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
+    """Distance from each query to the nearest *other* point of its label.
+
+    ``xs, ys, zs`` are one ROI's points in cell order, one grid per label
+    (channel; see :func:`build_cell_list`); ``queries`` are positions in
+    that order, each searched in its own label's grid.
     Rings of cells (Chebyshev distance r = 0, 1, ... from the query's cell)
     are searched until the next ring cannot hold a closer point
     (best <= r * cell), every cell was seen, or a point was found and the
@@ -142,10 +156,15 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
     point); a distance <= margin is exact, a larger one an upper bound.
     """
     nx, ny, nz = dims[0], dims[1], dims[2]
+    n_cells = nx * ny * nz
+    n_labels = (start.size - 1) // n_cells
     widest = max(nx, max(ny, nz))
     out = np.empty(queries.size, np.float64)
     for q in range(queries.size):
         i = queries[q]
+        label = 0
+        while label + 1 < n_labels and i >= start[(label + 1) * n_cells]:
+            label += 1
         px, py, pz = xs[i], ys[i], zs[i]
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
@@ -154,7 +173,7 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
         for r in range(widest):
             for iz in range(max(cz - r, 0), min(cz + r, nz - 1) + 1):
                 for iy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
-                    row = (iz * ny + iy) * nx
+                    row = label * n_cells + (iz * ny + iy) * nx
                     if abs(iz - cz) == r or abs(iy - cy) == r:  # a whole row of the shell
                         best2 = _nearest_in_range(xs, ys, zs, start[row + max(cx - r, 0)],
                                                   start[row + min(cx + r, nx - 1) + 1],
@@ -185,6 +204,7 @@ def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius
     searched cells in cache."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
+    planar = _is_planar(zs, qz)
     counts = np.zeros((qx.size, radius2.size), np.int64)
     for q in range(qx.size):
         px, py, pz = qx[q], qy[q], qz[q]
@@ -201,12 +221,38 @@ def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius
                 for iy in range(max(cy - k, 0), min(cy + k, ny - 1) + 1):
                     row = c * n_cells + (iz * ny + iy) * nx
                     lo, hi = start[row + x_lo], start[row + x_hi + 1]
-                    vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
-                    for j in range(vx.size):
-                        dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
-                        n += 1 if dx * dx + dy * dy + dz * dz <= r2 else 0
+                    vx, vy = xs[lo:hi], ys[lo:hi]
+                    if planar:
+                        for j in range(vx.size):
+                            dx, dy = vx[j] - px, vy[j] - py
+                            n += 1 if dx * dx + dy * dy <= r2 else 0
+                    else:
+                        vz = zs[lo:hi]
+                        for j in range(vx.size):
+                            dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
+                            n += 1 if dx * dx + dy * dy + dz * dz <= r2 else 0
             counts[q, c] = n
     return counts
+
+
+@numba.njit(nogil=True, cache=True)
+def group_sums(group, ld, counts, n_groups):
+    """Exact integer sums for the summary, per group g (``group % n`` is
+    the row's own channel, n = ``counts.shape[1]``): ``ld_sum[g]`` = Σ LD,
+    and for every other channel c ``n_sum[g, c]`` = Σ counts[:, c] and
+    ``n2_sum[g, c]`` = Σ counts[:, c]² over the rows of g (own channel: 0)."""
+    n_channels = counts.shape[1]
+    ld_sum = np.zeros(n_groups, np.int64)
+    n_sum = np.zeros((n_groups, n_channels), np.int64)
+    n2_sum = np.zeros((n_groups, n_channels), np.int64)
+    for i in range(group.size):
+        g = group[i]
+        ld_sum[g] += ld[i]
+        for c in range(n_channels):
+            if c != g % n_channels:
+                n_sum[g, c] += counts[i, c]
+                n2_sum[g, c] += counts[i, c] * counts[i, c]
+    return ld_sum, n_sum, n2_sum
 
 
 @numba.njit(nogil=True, cache=True)

@@ -2,7 +2,7 @@
 
     survey    one read of the input: counts and precision sums per (ROI,
               channel), bounding boxes, a sample of positions (tile layout)
-    bucket    one read of the input: rows into tiles plus halo copies, Parquet
+    bucket    one read of the input: rows into tiles plus halo copies (Arrow files)
     nearest   per tile: each localization's nearest neighbour in its group;
               the few that may have one beyond the halo go to ``resolve_far``
     count     per tile: neighbours per channel within the radii; writes the
@@ -25,10 +25,10 @@ import dask
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from .grid import TileStore, box_distances, runs, write_parquet
-from .kernels import build_cell_list, count_within, nearest_by_sweep, nearest_other
+from .grid import TileStore, box_distances, read_table, runs, write_table
+from .kernels import build_cell_list, count_within, group_sums, nearest_by_sweep, \
+    nearest_other
 from .rois import RoiSpec
 
 SAMPLE_PER_PARTITION = 20_000  # positions per partition for the tile layout
@@ -60,10 +60,24 @@ class Plan:
         columns = ["x", "y"] + (["z"] if self.has_z else []) + [self.channel]
         return columns + ([self.precision] if isinstance(self.precision, str) else [])
 
-    def rows(self, part: pd.DataFrame, source: str):
+    def rows(self, part: pd.DataFrame, source: str, check: bool = True):
         """``(positions, roi)``: the rows of ``part`` taking part, once per ROI
         they fall in, and their ROI (position in ``roi_keys``, or the raw
-        value of the ROI column in the survey).  Raises on missing values."""
+        value of the ROI column in the survey).  ``check``: raise on missing
+        values (the survey checks; the bucket pass re-reads the same rows)."""
+        if check:
+            self.check(part, source)
+        rows, roi = self.rois.expand(part)
+        if self.channels is not None:
+            keep = part[self.channel].isin(self.channels).to_numpy()[rows]
+            if not keep.all():
+                rows, roi = rows[keep], roi[keep]
+        if self.rois.column is not None and self.roi_keys is not None:
+            roi = pd.Index(self.roi_keys).get_indexer(roi)
+        return rows, roi
+
+    def check(self, part: pd.DataFrame, source: str) -> None:
+        """Raise on NaN or infinite values in the columns the index needs."""
         for column in self.checked_columns():
             values = part[column]
             bad = values.isna().to_numpy()
@@ -73,13 +87,6 @@ class Plan:
                 raise ValueError(f"{source}: column {column!r} has NaN or infinite values "
                                  f"(first at row {part.index[np.argmax(bad)]!r}, {bad.sum()} "
                                  "rows)")
-        base = np.arange(len(part))
-        if self.channels is not None:
-            base = np.flatnonzero(part[self.channel].isin(self.channels).to_numpy())
-        rows, roi = self.rois.expand(part.iloc[base])
-        if self.rois.column is not None and self.roi_keys is not None:
-            roi = pd.Index(self.roi_keys).get_indexer(roi)
-        return base[rows], roi
 
     def precisions(self, part: pd.DataFrame, positions) -> np.ndarray:
         if isinstance(self.precision, str):
@@ -127,6 +134,8 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -
 def _per_roi(reduce: np.ufunc, values: np.ndarray, roi_code: np.ndarray, n_rois: int):
     """``reduce`` (np.minimum or np.maximum) of ``values`` per ROI code, in
     one pass whatever the number of ROIs (every code is present)."""
+    if n_rois == 1:
+        return np.array([reduce.reduce(values)])
     out = np.full(n_rois, np.inf if reduce is np.minimum else -np.inf)
     reduce.at(out, roi_code, values)
     return out
@@ -155,7 +164,7 @@ def bucket_partition(part: pd.DataFrame, number: int, offset: int, plan: Plan,
     """Write one partition's rows (kernel columns only: the input's other
     columns are joined back by ``_loc`` at the end) into their tiles;
     returns the (tiles, groups) counts."""
-    positions, roi = plan.rows(part, source)
+    positions, roi = plan.rows(part, source, check=False)
     if positions.size == 0:
         return np.zeros((store.layout.n_tiles, plan.n_groups), np.int64)
     axes = ("x", "y", "z") if plan.has_z else ("x", "y")
@@ -229,21 +238,22 @@ class CellList:
 
     @classmethod
     def of(cls, x, y, z, min_cell: float = 0.0, label=None, n_labels: int = 1) -> "CellList":
-        """Cells of about :data:`POINTS_PER_CELL` points (over the bounding
-        box), at least ``min_cell`` wide, never more than ~4 per point;
-        ``label`` (0 to ``n_labels - 1``; default all 0) gives each label its
-        grid."""
+        """Cells of about :data:`POINTS_PER_CELL` points per grid (over the
+        bounding box), at least ``min_cell`` wide, never more than ~4 cells per point
+        in all grids together; ``label`` (0 to ``n_labels - 1``; default all
+        0) gives each label its grid."""
         lower = np.array([x.min(), y.min(), z.min()])
         extent = np.array([x.max(), y.max(), z.max()]) - lower
         active = extent > 0
         if active.any():
-            cell = (np.prod(extent[active]) * POINTS_PER_CELL / x.size) ** (1 / active.sum())
+            per_grid = x.size / n_labels
+            cell = (np.prod(extent[active]) * POINTS_PER_CELL / per_grid) ** (1 / active.sum())
         else:
             cell = 1.0
         cell = max(cell, min_cell, 1e-9 * max(1.0, extent.max()))
         while True:
             dims = (extent // cell).astype(np.int64) + 1
-            if np.prod(dims.astype(np.float64)) <= 4 * x.size + 64:
+            if n_labels * np.prod(dims.astype(np.float64)) <= 4 * x.size + 64:
                 break
             cell *= 1.5
         label = np.zeros(x.size, np.int64) if label is None else np.asarray(label, np.int64)
@@ -274,12 +284,12 @@ def _margins(x, y, box, halo, bbox) -> np.ndarray:
     when there is none (the tile saw everything near it)."""
     x0, x1, y0, y1 = box
     out = np.full(x.size, np.inf)
-    for face, beyond, distance in ((x0 - halo, x0 - halo > bbox[0], x - (x0 - halo)),
-                                   (x1 + halo, x1 + halo < bbox[1], (x1 + halo) - x),
-                                   (y0 - halo, y0 - halo > bbox[2], y - (y0 - halo)),
-                                   (y1 + halo, y1 + halo < bbox[3], (y1 + halo) - y)):
+    for beyond, distance in ((x0 - halo > bbox[0], lambda: x - (x0 - halo)),
+                             (x1 + halo < bbox[1], lambda: (x1 + halo) - x),
+                             (y0 - halo > bbox[2], lambda: y - (y0 - halo)),
+                             (y1 + halo < bbox[3], lambda: (y1 + halo) - y)):
         if beyond:
-            out = np.minimum(out, distance)
+            np.minimum(out, distance(), out=out)
     return out
 
 
@@ -295,15 +305,13 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
     margin = _margins(points.x[:points.n_core], points.y[:points.n_core],
                       store.layout.boxes[tile], store.halo, bbox)
     nnd = np.empty(points.n_core)
-    for _, members in runs(points.group):  # one cell list per (ROI, channel)
-        part = points.take(members)
-        if part.n_core == 0:
-            continue
-        cells = CellList.of(part.x, part.y, part.z)
+    n_ch = len(plan.channels)
+    for _, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
+        cells = CellList.of(part.x, part.y, part.z, label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # ascending: memory order
-        rows = members[cells.order[queries]]
-        nnd[rows] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
-                                  cells.cell, cells.dims, queries, margin[rows])
+        found = rows[cells.order[queries]]
+        nnd[found] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
+                                   cells.cell, cells.dims, queries, margin[found])
     group = points.group[:points.n_core]
     alone = group_sizes[group] < 2  # no other localization in the group anywhere
     nnd[alone] = np.nan
@@ -382,16 +390,15 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     the own channel's count less the localization itself is LD.  Writes the results
     (``_group``, ``_loc``, ``nnd``, ``ld``, ``n_<o>``) grouped by the input
     partition they came from (``offsets``: first ``_loc`` of each) to
-    ``out_dir/p<partition>/t<tile>.parquet``; returns per-group sums of
+    ``out_dir/p<partition>/t<tile>.arrow``; returns per-group sums of
     LD, and per (group, channel) sums of N and N² for the summary.
     """
     halo = max(float(radius.max()), 0.0)
     core, near = store.load(tile, halo, z=plan.has_z)
     n_ch = len(plan.channels)
-    sums = {"ld": np.zeros(plan.n_groups), "n": np.zeros((plan.n_groups, n_ch)),
-            "n2": np.zeros((plan.n_groups, n_ch))}
     if len(core) == 0:
-        return sums
+        nothing = np.empty(0, np.int64)
+        return _sums(group_sums(nothing, nothing, np.empty((0, n_ch), np.int64), plan.n_groups))
     points = Points.of(core, near, plan.has_z)
     counts = np.empty((points.n_core, n_ch), np.int64)
     for roi, rows, part in points.by_roi(n_ch):
@@ -418,24 +425,23 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     for number, members in runs(source):
         folder = Path(out_dir) / f"p{number:06d}"
         folder.mkdir(exist_ok=True)
-        write_parquet(table.take(pa.array(members)), folder / f"t{tile:06d}.parquet")
-    sums["ld"] = np.bincount(group, weights=ld, minlength=plan.n_groups)
-    for c in range(n_ch):
-        n = np.where(own == c, 0, counts[:, c]).astype(np.float64)
-        sums["n"][:, c] = np.bincount(group, weights=n, minlength=plan.n_groups)
-        sums["n2"][:, c] = np.bincount(group, weights=n * n, minlength=plan.n_groups)
-    return sums
+        write_table(table.take(pa.array(members)), folder / f"t{tile:06d}.arrow")
+    return _sums(group_sums(group, ld, counts, plan.n_groups))
+
+
+def _sums(sums) -> dict:
+    return dict(zip(("ld", "n", "n2"), sums))
 
 
 def partition_results(out_dir, number: int, channels) -> pd.DataFrame:
     """The computed rows of input partition ``number``, sorted by
     (``_loc``, ``_group``); empty (typed) when it has none."""
-    files = sorted((Path(out_dir) / f"p{number:06d}").glob("*.parquet"))
+    files = sorted((Path(out_dir) / f"p{number:06d}").glob("*.arrow"))
     if not files:
         empty = {"_group": np.int64, "_loc": np.int64, "nnd": np.float64, "ld": np.int64}
         empty.update({f"n_{c}": "Int64" for c in channels})
         return pd.DataFrame({k: pd.Series(dtype=t) for k, t in empty.items()})
-    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = pa.concat_tables([read_table(f) for f in files])
     order = np.lexsort([table["_group"].to_numpy(), table["_loc"].to_numpy()])
     return table.take(order).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get) \
         .astype({"_group": np.int64, "_loc": np.int64, "ld": np.int64})

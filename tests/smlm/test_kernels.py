@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, count_within,
+from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, count_within, group_sums,
                                       nearest_by_sweep, nearest_other)
 from streamcoloc.smlm.pipeline import CellList
 
@@ -27,16 +27,18 @@ def test_assign_tiles_matches_brute_force():
     y_edges = np.array([0.0, 50.0, 100.0, 0.0, 20.0, 70.0, 100.0, 0.0, 100.0])
     col_start = np.array([0, 3, 7, 9])
     halo = 6.0
-    rows, tiles, core = assign_tiles(x, y, x_edges, y_edges, col_start, halo)
+    rows, start, n_core = assign_tiles(x, y, x_edges, y_edges, col_start, halo)
     boxes = [(0, 30, 0, 50), (0, 30, 50, 100), (30, 55, 0, 20), (30, 55, 20, 70),
              (30, 55, 70, 100), (55, 100, 0, 100)]
-    expected = set()
+    assert start.size == len(boxes) + 1 and start[-1] == rows.size
     for t, (x0, x1, y0, y1) in enumerate(boxes):
         near = (x >= x0 - halo) & (x <= x1 + halo) & (y >= y0 - halo) & (y <= y1 + halo)
         own = (x >= x0) & ((x < x1) | (x1 == 100)) & (y >= y0) & ((y < y1) | (y1 == 100))
-        expected |= {(int(i), t, int(own[i])) for i in np.flatnonzero(near)}
-    assert set(zip(rows.tolist(), tiles.tolist(), core.tolist())) == expected
-    assert np.bincount(rows[core == 1], minlength=x.size).tolist() == [1] * x.size
+        members = rows[start[t]:start[t + 1]]
+        core, copies = members[:n_core[t]], members[n_core[t]:]
+        assert core.tolist() == np.flatnonzero(own).tolist()  # core first, in input order
+        assert sorted(copies.tolist()) == np.flatnonzero(near & ~own).tolist()
+    assert n_core.sum() == x.size
 
 
 def test_build_cell_list_sorts_every_point_into_its_cell_of_its_label():
@@ -65,6 +67,37 @@ def test_nearest_other_matches_ckdtree(z, duplicates):
     expected = cKDTree(coords).query(coords, k=2)[0][:, 1]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert (got == 0).sum() >= 2 * duplicates
+
+
+@pytest.mark.parametrize("z", [False, True])
+def test_nearest_other_searches_each_querys_own_label(z):
+    """Three labels in one list (one grid each, the middle one sparse): each
+    query's distance is to the nearest other point of its label only."""
+    x, y, zz = points(4000, 12, z=z, duplicates=10)
+    label = np.random.default_rng(12).choice(3, x.size, p=[0.6, 0.05, 0.35])
+    cells = CellList.of(x, y, zz, label=label, n_labels=3)
+    got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
+                        cells.dims, np.arange(x.size), np.full(x.size, np.inf))
+    sorted_label = label[cells.order]
+    coords = np.stack([cells.x, cells.y, cells.z], axis=1)
+    for c in range(3):
+        own = sorted_label == c
+        expected = cKDTree(coords[own]).query(coords[own], k=2)[0][:, 1]
+        np.testing.assert_allclose(got[own], expected, rtol=1e-12)
+
+
+def test_group_sums_are_exact_per_group_and_other_channel():
+    rng = np.random.default_rng(13)
+    group = rng.integers(0, 6, 5000)  # 3 ROIs x 2 channels
+    counts = rng.integers(0, 2**26, (5000, 2))  # sums of squares beyond 2**53: not float-exact
+    ld = rng.integers(0, 100, 5000)
+    ld_sum, n_sum, n2_sum = group_sums(group, ld, counts, 7)
+    assert ld_sum.tolist() == [int(ld[group == g].sum()) for g in range(7)]
+    for g in range(7):
+        for c in range(2):
+            values = [int(v) for v in counts[group == g, c]] if c != g % 2 else []
+            assert n_sum[g, c] == sum(values)
+            assert n2_sum[g, c] == sum(v * v for v in values)
 
 
 def test_nearest_other_within_margin_is_exact_beyond_is_an_upper_bound():
