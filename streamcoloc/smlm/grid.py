@@ -36,10 +36,12 @@ KERNEL_COLUMNS = ["x", "y", "z", "_group", "_loc"]
 def write_table(table: pa.Table, path) -> None:
     """Write an intermediate table (bucketed tiles, per-tile results) as an
     uncompressed Arrow IPC file (Feather v2): the columns are written as they
-    are in memory.  Measured on 2-million-row tiles (see
-    ``benchmarks/bench_smlm.py``): 4x faster to write and 3x faster to read
-    than uncompressed Parquet, whose encoding buys nothing on float
-    coordinates read once.  Results for users are Parquet."""
+    are in memory.  Measured once, best of 5, on a 500 000-row table of the
+    bucket columns: write 5.8 ms vs 24 ms and read 3.1 ms vs 9.2 ms for
+    uncompressed Parquet, whose encoding buys nothing on float coordinates
+    read once; in ``benchmarks/bench_smlm.py`` the whole run at 10^6 per
+    channel went from 2.14 s to 1.62 s with this and the other changes of
+    the same commit (not this alone).  Results for users are Parquet."""
     feather.write_feather(table, path, compression="uncompressed")
 
 
