@@ -199,7 +199,7 @@ class _Context:
 
     def _marginals(self, row: _Row):
         table = self.record.tables[row.index]
-        return (table.sum(axis=1), table.sum(axis=0)) if self.record.joint else table
+        return table.marginals() if self.record.joint else table
 
     # ------------------------------------------------------------ thresholds
     def walk(self, method: str, row: _Row, table: JointTable | None = None) -> Walk:
@@ -320,15 +320,23 @@ class _Context:
         return reads
 
     def _kendall_options(self) -> histograms.HistogramOptions:
-        """Joint histograms for Kendall within the budget: values of every
-        channel in bins of 2**shift values (shift 0 when the exact tables fit)."""
-        cells = sum((r.axis_a.hi - r.axis_a.lo + 1) * (r.axis_b.hi - r.axis_b.lo + 1)
-                    for r in self.rows)
-        # Within budget, and small enough that every chunk keeps joint tables;
-        # halving each axis quarters the cells (margin for the bins' floors).
-        limit = min(self.request.max_cells, histograms.MIN_CHUNK_CELLS) / 2
+        """Joint histograms for Kendall that surely fit the budget: values of
+        every channel in bins of 2**shift values, the smallest shift at which
+        each row's dense extent fits :data:`~.histograms.MAX_ROW_CELLS` and
+        the rows' non-empty cells (at most min(voxels, extent) each) fit
+        ``max_cells`` (shift 0 when the exact tables do)."""
+        def binned_cells(shift):
+            return np.array([((r.axis_a.hi >> shift) - (r.axis_a.lo >> shift) + 1)
+                             * ((r.axis_b.hi >> shift) - (r.axis_b.lo >> shift) + 1)
+                             for r in self.rows], np.int64)
+
+        n = self.record.extents[[r.index for r in self.rows], histograms.N]
         shift = 0
-        while cells / 4**shift > limit:
+        while shift < 64:  # at 64 every row is one or two bins
+            cells = binned_cells(shift)
+            if cells.max(initial=0) <= histograms.MAX_ROW_CELLS and \
+                    np.minimum(cells, n).sum() <= self.request.max_cells:
+                break
             shift += 1
         if shift:
             self.notes.append(

@@ -183,9 +183,9 @@ class Staircase:
         gates = self.gate_a if axis == "a" else self.gate_b
         return np.searchsorted(-gates, -np.asarray(values), side="left")
 
-    def cell_of_voxels(self, a_values, b_values) -> np.ndarray:
-        """Index of the first cell at which each voxel is no longer below."""
-        ka, kb = self.cutoffs(a_values, "a"), self.cutoffs(b_values, "b")
+    def cell_of_cutoffs(self, ka, kb) -> np.ndarray:
+        """Index of the first cell at which a voxel is no longer below, from
+        its cut-offs K(a), K(b) (:meth:`cutoffs`)."""
         return np.maximum(ka, kb) if self.kind == "or" else np.minimum(ka, kb)
 
 

@@ -4,28 +4,33 @@ For every (region, slice, pair) row the record holds the measured voxels'
 extent ``[lo_a, hi_a] × [lo_b, hi_b]`` and either
 
 * the **joint** histogram ``H[a − lo_a, b − lo_b]`` (voxel counts per pair of
-  values), the sufficient statistic of every order- and threshold-based
-  metric: ranks, Spearman, Kendall, ICQ, the Costes walk of any tool, Manders
-  and Pearson above/below any threshold, auto thresholds; or
-* the two **marginal** histograms, when the joint tables of all rows would
-  exceed ``max_cells`` cells, or a chunk's would hold more cells than voxels
-  (wide 16-bit ranges, many regions, small chunks): enough for ranks and
+  values) as its non-empty cells (:class:`JointCells`), the sufficient
+  statistic of every order- and threshold-based metric: ranks, Spearman,
+  Kendall, ICQ, the Costes walk of any tool, Manders and Pearson above/below
+  any threshold, auto thresholds; or
+* the two **marginal** histograms, when the non-empty joint cells of all rows
+  would exceed ``max_cells``, or one row's dense extent exceeds
+  :data:`MAX_ROW_CELLS` (wide 16-bit or float ranges): enough for ranks and
   auto thresholds; the joint quantities then need a second read
   (:mod:`.pairstats`).
 
 Values are integers: the channel values for integer data of at most 16 bits,
-the grid cells of :class:`~.voxels.Grid` for float data.  A chunk sizes its
-tables on its own extents; merging aligns them on the union of the extents,
-so one read suffices without knowing the value range beforehand.  A merge
-whose joint tables would exceed the budget keeps their marginals instead
-(summing a joint table over an axis), so the decision is the same whatever
-the chunking.
+the grid cells of :class:`~.voxels.Grid` for float data.  A chunk counts one
+row at a time in a dense scratch table sized on the row's extents in that
+chunk and keeps its non-empty cells, so a chunk's record never holds more
+cells than voxels however many regions it meets (correlated channels fill a
+few per cent of each region's extent).  Merging re-indexes the cells on the
+union of the extents and adds equal cells, so one read suffices without
+knowing the value range beforehand.  Both limits are checked again on the
+merged rows (the cells of a merge are at least those of its parts, its
+extents at least theirs), so the choice of joint or marginal tables is the
+same whatever the chunking.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numba
 import numpy as np
@@ -35,14 +40,16 @@ from .dtypes import kernel_channels
 from .regions import ChunkRegions
 from .voxels import VoxelRules, measured_pair, quantize
 
-#: Default budget of joint-histogram cells over all rows (int64: 128 MiB, of
-#: the order of a block of data, so that the running merged tables do not
-#: dominate a run's memory): one 4096 x 4096 table (12-bit data), or 256
-#: regions of 256 x 256 (8-bit data).  ``max_table_cells`` raises it.
+#: Default budget of non-empty joint-histogram cells over all rows (an int64
+#: index and an int64 count each: 256 MiB, so that the running merged tables
+#: do not dominate a run's memory): a full 4096 x 4096 table (12-bit data), or
+#: a few hundred regions of correlated 16-bit data.  ``max_table_cells``
+#: raises it.
 MAX_CELLS = 2**24
-#: A chunk keeps joint tables of up to max(its voxels, this) cells (int32
-#: counts within a chunk: 64 MiB at most, like a block of two 16-bit channels).
-MIN_CHUNK_CELLS = 2**24
+#: Largest dense extent of one row (cells): a chunk counts a row in an int32
+#: scratch table of its extent (64 MiB at most, like a block of two 16-bit
+#: channels); a wider row keeps marginals.
+MAX_ROW_CELLS = 2**24
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
 _BIG = np.iinfo(np.int64).max
@@ -104,12 +111,10 @@ def _general_extents(a, b, set_a, set_b, zero_a, zero_b, shift_a, shift_b):
 
 
 @numba.njit(nogil=True, cache=True)
-def _scatter(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
-             shift, plain, row_of, extents, offset_a, offset_b, joint, table_a, table_b):
-    """Count the measured voxels into the flat tables: the joint table of row
-    ``i`` starts at ``offset_a[i]`` (row-major over a, then b); marginal
-    tables of a and b start at ``offset_a[i]`` and ``offset_b[i]``.
-    ``plain`` as for :func:`_extents`."""
+def _scatter_marginals(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
+                       shift, row_of, extents, offset_a, offset_b, table_a, table_b):
+    """Count the measured voxels into the flat marginal tables of a and b
+    of row ``i``, starting at ``offset_a[i]`` and ``offset_b[i]``."""
     n_label_planes = plane_start.size - 1
     for k in range(pairs.shape[0]):
         ia, ib = pairs[k, 0], pairs[k, 1]
@@ -119,33 +124,167 @@ def _scatter(channels, pairs, plane_start, run_start, run_stop, run_region, sett
                 i = row_of[run_region[r], s, k]
                 a = channels[ia][s][run_start[r]:run_stop[r]]
                 b = channels[ib][s][run_start[r]:run_stop[r]]
-                lo_a, lo_b = extents[i, LO_A], extents[i, LO_B]
-                width_b = extents[i, HI_B] - lo_b + 1
-                start_a, start_b = offset_a[i], offset_b[i]
+                origin_a = offset_a[i] - extents[i, LO_A]
+                origin_b = offset_b[i] - extents[i, LO_B]
                 shift_a, shift_b = shift[ia], shift[ib]
-                if plain and joint:
-                    origin = start_a - lo_a * width_b - lo_b
-                    for q in range(a.size):
-                        table_a[origin + (np.int64(a[q]) >> shift_a) * width_b
-                                + (np.int64(b[q]) >> shift_b)] += 1
-                    continue
-                if plain:
-                    origin_a, origin_b = start_a - lo_a, start_b - lo_b
-                    for q in range(a.size):
-                        table_a[origin_a + (np.int64(a[q]) >> shift_a)] += 1
-                        table_b[origin_b + (np.int64(b[q]) >> shift_b)] += 1
-                    continue
                 for q in range(a.size):
                     keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
                                                settings[ia], settings[ib])
-                    if not keep:
-                        continue
-                    x, y = x >> shift_a, y >> shift_b
-                    if joint:
-                        table_a[start_a + (x - lo_a) * width_b + (y - lo_b)] += 1
-                    else:
-                        table_a[start_a + x - lo_a] += 1
-                        table_b[start_b + y - lo_b] += 1
+                    if keep:
+                        table_a[origin_a + (x >> shift_a)] += 1
+                        table_b[origin_b + (y >> shift_b)] += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _runs_by_region(plane_start, run_region, n_regions):
+    """Runs grouped by (label plane, region): those of region ``g`` in plane
+    ``p`` are ``order[first[p * n_regions + g]:first[p * n_regions + g + 1]]``
+    (a counting sort; plane order kept within a group)."""
+    n_planes = plane_start.size - 1
+    first = np.zeros(n_planes * n_regions + 1, np.int64)
+    for p in range(n_planes):
+        for r in range(plane_start[p], plane_start[p + 1]):
+            first[p * n_regions + run_region[r] + 1] += 1
+    for k in range(n_planes * n_regions):
+        first[k + 1] += first[k]
+    fill = first[:-1].copy()
+    order = np.empty(run_region.size, np.int64)
+    for p in range(n_planes):
+        for r in range(plane_start[p], plane_start[p + 1]):
+            g = p * n_regions + run_region[r]
+            order[fill[g]] = r
+            fill[g] += 1
+    return order, first
+
+
+@numba.njit(nogil=True, cache=True)
+def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
+                 shift, plain, rows, extents, n_regions, scratch):
+    """Joint histogram of every row (``rows[i]`` = dense region, slice,
+    pair; its extent ``extents[i]``) as its non-empty cells.
+
+    Each row is counted alone in ``scratch`` (int32 zeros, at least the
+    largest row's cells), whose non-empty cells are then copied out in
+    row-major order and reset.  Returns ``(cells, counts, offsets)``: the
+    cells of row ``i`` are ``cells[offsets[i]:offsets[i + 1]]`` (row-major
+    indices ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel
+    counts.  ``plain`` as for :func:`_extents`."""
+    order, first = _runs_by_region(plane_start, run_region, n_regions)
+    n_label_planes = plane_start.size - 1
+    offsets = np.zeros(rows.shape[0] + 1, np.int64)
+    capacity = 1024
+    cells = np.empty(capacity, np.int64)
+    counts = np.empty(capacity, np.int64)
+    n = 0
+    for i in range(rows.shape[0]):
+        region, s, k = rows[i, 0], rows[i, 1], rows[i, 2]
+        ia, ib = pairs[k, 0], pairs[k, 1]
+        shift_a, shift_b = shift[ia], shift[ib]
+        lo_a, lo_b = extents[i, LO_A], extents[i, LO_B]
+        width_b = extents[i, HI_B] - lo_b + 1
+        size = (extents[i, HI_A] - lo_a + 1) * width_b
+        origin = -lo_a * width_b - lo_b
+        group = (s if n_label_planes > 1 else 0) * n_regions + region
+        for t in range(first[group], first[group + 1]):
+            r = order[t]
+            a = channels[ia][s][run_start[r]:run_stop[r]]
+            b = channels[ib][s][run_start[r]:run_stop[r]]
+            if plain:
+                for q in range(a.size):
+                    scratch[origin + (np.int64(a[q]) >> shift_a) * width_b
+                            + (np.int64(b[q]) >> shift_b)] += 1
+                continue
+            for q in range(a.size):
+                keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
+                                           settings[ia], settings[ib])
+                if keep:
+                    scratch[origin + (x >> shift_a) * width_b + (y >> shift_b)] += 1
+        need = n + min(size, extents[i, N])
+        if need > capacity:  # grown between rows only: no reallocation per voxel
+            capacity = max(2 * capacity, need)
+            cells = _grown(cells, n, capacity)
+            counts = _grown(counts, n, capacity)
+        for c in range(size):
+            if scratch[c]:
+                cells[n] = c
+                counts[n] = scratch[c]
+                scratch[c] = 0
+                n += 1
+        offsets[i + 1] = n
+    return cells[:n].copy(), counts[:n].copy(), offsets
+
+
+@numba.njit(nogil=True, cache=True)
+def _grown(values, n, capacity):
+    out = np.empty(capacity, values.dtype)
+    out[:n] = values[:n]
+    return out
+
+
+@dataclass(frozen=True)
+class JointCells:
+    """A joint histogram by its non-empty cells.
+
+    ``cells`` are row-major indices ``i·width_b + j`` of the dense table of
+    ``shape`` = (width_a, width_b), ascending and distinct; ``counts`` their
+    voxel counts (> 0).
+    """
+
+    cells: np.ndarray
+    counts: np.ndarray
+    shape: tuple
+
+    @classmethod
+    def from_dense(cls, table: np.ndarray) -> "JointCells":
+        flat = np.asarray(table).ravel()
+        cells = np.flatnonzero(flat)
+        return cls(cells, flat[cells].astype(np.int64), tuple(np.shape(table)))
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """Row (a − lo_a) of each cell, ascending."""
+        return self.cells // self.shape[1]
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """Column (b − lo_b) of each cell."""
+        return self.cells % self.shape[1]
+
+    def dense(self) -> np.ndarray:
+        table = np.zeros(self.shape[0] * self.shape[1], np.int64)
+        table[self.cells] = self.counts
+        return table.reshape(self.shape)
+
+    @cached_property
+    def _marginals(self) -> tuple:
+        return (_exact_bincount(self.rows, self.counts, self.shape[0]),
+                _exact_bincount(self.columns, self.counts, self.shape[1]))
+
+    def marginals(self) -> tuple:
+        """Voxel counts per value of a and of b (int64, exact)."""
+        return self._marginals
+
+    @classmethod
+    def merged(cls, parts: list, shape: tuple) -> "JointCells":
+        """Sum of ``parts`` = [(JointCells, row offset, column offset)] placed
+        in a table of ``shape``."""
+        cells = [(t.rows + da) * shape[1] + t.columns + db for t, da, db in parts]
+        if len(parts) == 1:
+            return cls(cells[0], parts[0][0].counts.astype(np.int64), shape)
+        cells = np.concatenate(cells)
+        order = np.argsort(cells, kind="stable")  # merges the sorted parts
+        cells = cells[order]
+        counts = np.concatenate([t.counts for t, _, _ in parts]).astype(np.int64)[order]
+        first = np.flatnonzero(np.diff(cells, prepend=-1))
+        return cls(cells[first], np.add.reduceat(counts, first), shape)
+
+
+@numba.njit(nogil=True, cache=True)
+def _exact_bincount(index, counts, size):
+    out = np.zeros(size, np.int64)
+    for k in range(index.size):
+        out[index[k]] += counts[k]
+    return out
 
 
 @dataclass(frozen=True)
@@ -166,9 +305,9 @@ class HistogramOptions:
 @dataclass
 class HistogramRecord:
     """``keys`` (rows, 3) = (region id, slice, pair index); ``extents`` (rows, 6)
-    = (n, lo_a, hi_a, lo_b, hi_b, n_zero); ``tables``: per row a 2-D joint table, or
-    a pair of 1-D marginal tables when ``joint`` is False (counts: int32 in
-    a chunk's record, int64 once merged)."""
+    = (n, lo_a, hi_a, lo_b, hi_b, n_zero); ``tables``: per row its
+    :class:`JointCells`, or a pair of 1-D marginal tables when ``joint`` is
+    False (int32 in a chunk's record, int64 once merged)."""
 
     keys: np.ndarray
     extents: np.ndarray
@@ -179,12 +318,20 @@ class HistogramRecord:
         """The tables as marginal pairs (summing joint tables)."""
         if not self.joint:
             return self.tables
-        return [(t.sum(axis=1, dtype=np.int64), t.sum(axis=0, dtype=np.int64))
-                for t in self.tables]
+        return [t.marginals() for t in self.tables]
 
 
 def _cells(extents: np.ndarray) -> np.ndarray:
     return (extents[:, HI_A] - extents[:, LO_A] + 1) * (extents[:, HI_B] - extents[:, LO_B] + 1)
+
+
+def _joint_fits(extents: np.ndarray, tables: list | None, max_cells: int) -> bool:
+    """Joint tables are kept when every row's dense extent is at most
+    :data:`MAX_ROW_CELLS` and, once counted (``tables``), all rows together
+    have at most ``max_cells`` non-empty cells."""
+    if len(extents) and int(_cells(extents).max()) > MAX_ROW_CELLS:
+        return False
+    return tables is None or sum(t.cells.size for t in tables) <= max_cells
 
 
 def _integer_channels(channels, options: HistogramOptions):
@@ -220,38 +367,39 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     row_of = np.full(present.shape, -1, np.int64)
     row_of[present] = np.arange(present.sum())
     rows = extents[present]
-    region_ids = np.broadcast_to(regions.ids[:, None, None], present.shape)[present]
-    slices = np.broadcast_to(np.arange(n_slices)[None, :, None], present.shape)[present]
-    slices = slices + regions.slice_offset if regions.slice_offset is not None else \
-        np.full(slices.shape, -1)
-    pair_index = np.broadcast_to(np.arange(n_pairs)[None, None, :], present.shape)[present]
-    keys = np.stack([region_ids, slices, pair_index], axis=1).astype(np.int64)
-    # Joint tables when they fit the budget and are no bigger than the chunk
-    # (a dense table much larger than its voxels is mostly empty: marginals).
-    cells = int(_cells(rows).sum())
-    joint = cells <= options.max_cells and cells <= max(int(rows[:, N].sum()), MIN_CHUNK_CELLS)
+    where = np.argwhere(present)  # (dense region, slice, pair) of each row, C order
+    slices = where[:, 1] + regions.slice_offset if regions.slice_offset is not None else \
+        np.full(len(where), -1)
+    keys = np.stack([regions.ids[where[:, 0]], slices, where[:, 2]], axis=1).astype(np.int64)
+    if _joint_fits(rows, None, options.max_cells):
+        scratch = np.zeros(int(_cells(rows).max(initial=0)), np.int32)
+        cells, counts, offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift,
+                                              plain, where, rows, regions.ids.size, scratch)
+        width_a, width_b = rows[:, HI_A] - rows[:, LO_A] + 1, rows[:, HI_B] - rows[:, LO_B] + 1
+        tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
+                             (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
+        record = HistogramRecord(keys, rows, True, tables)
+        if _joint_fits(rows, tables, options.max_cells):
+            return record
+        return HistogramRecord(keys, rows, False, record.marginals())
     width_a = rows[:, HI_A] - rows[:, LO_A] + 1
     width_b = rows[:, HI_B] - rows[:, LO_B] + 1
-    sizes_a = _cells(rows) if joint else width_a
-    offset_a = np.concatenate([[0], np.cumsum(sizes_a)])
+    offset_a = np.concatenate([[0], np.cumsum(width_a)])
     offset_b = np.concatenate([[0], np.cumsum(width_b)])
     table_a = np.zeros(offset_a[-1], np.int32)
-    table_b = np.zeros(0 if joint else offset_b[-1], np.int32)
-    _scatter(blocks, options.pairs, *runs, settings, shift, plain, row_of, rows, offset_a,
-             offset_b, joint, table_a, table_b)
-    if joint:
-        tables = [table_a[offset_a[i]:offset_a[i + 1]].reshape(width_a[i], width_b[i])
-                  for i in range(len(rows))]
-    else:
-        tables = [(table_a[offset_a[i]:offset_a[i + 1]], table_b[offset_b[i]:offset_b[i + 1]])
-                  for i in range(len(rows))]
-    return HistogramRecord(keys, rows, joint, tables)
+    table_b = np.zeros(offset_b[-1], np.int32)
+    _scatter_marginals(blocks, options.pairs, *runs, settings, shift, row_of, rows, offset_a,
+                       offset_b, table_a, table_b)
+    tables = [(table_a[offset_a[i]:offset_a[i + 1]], table_b[offset_b[i]:offset_b[i + 1]])
+              for i in range(len(rows))]
+    return HistogramRecord(keys, rows, False, tables)
 
 
 def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> HistogramRecord:
     """Merge records on the union of each row's extents (deterministic for a
-    given order); joint tables become marginals when the union of all joint
-    tables would exceed ``max_cells``."""
+    given order); joint tables become marginals when a merged row is wider
+    than :data:`MAX_ROW_CELLS` or all merged rows hold more than
+    ``max_cells`` non-empty cells."""
     keys = np.concatenate([r.keys for r in records])
     extents = np.concatenate([r.extents for r in records])
     unique, group = np.unique(keys, axis=0, return_inverse=True)
@@ -265,25 +413,27 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
     np.maximum.at(merged[:, HI_A], group, extents[:, HI_A])
     np.minimum.at(merged[:, LO_B], group, extents[:, LO_B])
     np.maximum.at(merged[:, HI_B], group, extents[:, HI_B])
-    joint = all(r.joint for r in records) and bool(_cells(merged).sum() <= max_cells)
     width_a = merged[:, HI_A] - merged[:, LO_A] + 1
     width_b = merged[:, HI_B] - merged[:, LO_B] + 1
-    if joint:
-        tables = [np.zeros((wa, wb), np.int64) for wa, wb in zip(width_a, width_b)]
-        inputs = [t for r in records for t in r.tables]
-    else:
-        tables = [(np.zeros(wa, np.int64), np.zeros(wb, np.int64))
-                  for wa, wb in zip(width_a, width_b)]
-        inputs = [t for r in records for t in r.marginals()]
-    for row, (g, table) in enumerate(zip(group, inputs)):
-        da = extents[row, LO_A] - merged[g, LO_A]
-        db = extents[row, LO_B] - merged[g, LO_B]
-        if joint:
-            tables[g][da:da + table.shape[0], db:db + table.shape[1]] += table
-        else:
-            tables[g][0][da:da + table[0].size] += table[0]
-            tables[g][1][db:db + table[1].size] += table[1]
-    return HistogramRecord(unique, merged, joint, tables)
+    shift_a = extents[:, LO_A] - merged[group, LO_A]
+    shift_b = extents[:, LO_B] - merged[group, LO_B]
+    if all(r.joint for r in records) and _joint_fits(merged, None, max_cells):
+        parts = [[] for _ in range(len(unique))]
+        for g, table, da, db in zip(group, (t for r in records for t in r.tables), shift_a,
+                                    shift_b):
+            parts[g].append((table, int(da), int(db)))
+        tables = [JointCells.merged(p, (int(wa), int(wb)))
+                  for p, wa, wb in zip(parts, width_a, width_b)]
+        fits = _joint_fits(merged, tables, max_cells)
+        return HistogramRecord(unique, merged, fits,
+                               tables if fits else [t.marginals() for t in tables])
+    inputs = [t for r in records for t in r.marginals()]
+    tables = [(np.zeros(wa, np.int64), np.zeros(wb, np.int64))
+              for wa, wb in zip(width_a, width_b)]
+    for g, (hist_a, hist_b), da, db in zip(group, inputs, shift_a, shift_b):
+        tables[g][0][da:da + hist_a.size] += hist_a
+        tables[g][1][db:db + hist_b.size] += hist_b
+    return HistogramRecord(unique, merged, False, tables)
 
 
 def statistic(options: HistogramOptions) -> Statistic:

@@ -2,49 +2,40 @@
 
 ``JointTable`` wraps ``H[i, j]``, the number of measured voxels with value
 ``lo_a + i`` in channel a and ``lo_b + j`` in channel b (histogram units, see
-:class:`~.costes.Axis`).  Sums over any set of voxels defined by their values
-(below or above thresholds, a quadrant, a scattergram polygon) are sums over
-cells weighted by counts, exact in integers; so one read of the data gives
-ranks, Spearman, Kendall, ICQ, the Costes walk of every tool, thresholded
-Manders and Pearson, RWC and auto thresholds.
+:class:`~.costes.Axis`), held as its non-empty cells
+(:class:`~.histograms.JointCells`).  Sums over any set of voxels defined by
+their values (below or above thresholds, a quadrant, a scattergram polygon)
+are sums over cells weighted by counts, exact in integers; so one read of the
+data gives ranks, Spearman, Kendall, ICQ, the Costes walk of every tool,
+thresholded Manders and Pearson, RWC and auto thresholds.
 """
 
 from __future__ import annotations
-
-from functools import cached_property
 
 import numpy as np
 
 from . import ranks
 from .costes import Axis, Staircase
+from .histograms import JointCells
 from .sums import Sums
 from .thresholded import ThresholdSums
 
 
 class JointTable:
-    def __init__(self, counts: np.ndarray, axis_a: Axis, axis_b: Axis):
-        self.counts = counts
+    def __init__(self, table: JointCells | np.ndarray, axis_a: Axis, axis_b: Axis):
+        """``table``: the non-empty cells, or a dense 2-D table of counts."""
+        self.table = table if isinstance(table, JointCells) else JointCells.from_dense(table)
         self.axis_a, self.axis_b = axis_a, axis_b
-        ia, ib = np.nonzero(counts)
-        self._cells = counts[ia, ib]
-        self._a = ia + axis_a.lo  # values in histogram units
-        self._b = ib + axis_b.lo
+        self._cells = self.table.counts
+        self._a = self.table.rows + axis_a.lo  # values in histogram units
+        self._b = self.table.columns + axis_b.lo
 
     @property
     def n(self) -> int:
         return int(self._cells.sum())
 
     def marginal(self, channel: str) -> np.ndarray:
-        return self._marginals[0 if channel == "a" else 1]
-
-    @cached_property
-    def _marginals(self):
-        return self.counts.sum(axis=1), self.counts.sum(axis=0)
-
-    @cached_property
-    def _occupied(self) -> np.ndarray:
-        """The counts without empty rows and columns (for the rank sweeps)."""
-        return ranks.occupied(self.counts)
+        return self.table.marginals()[0 if channel == "a" else 1]
 
     # -- sums ------------------------------------------------------------------
     def sums(self, selected=None) -> Sums:
@@ -60,7 +51,10 @@ class JointTable:
 
     def below(self, staircase: Staircase) -> Sums:
         """Below-set sums at every cell of a Costes staircase."""
-        group = staircase.cell_of_voxels(self._a, self._b)
+        # K per value of each axis (a few thousand), then per cell by lookup
+        ka = staircase.cutoffs(self.axis_a.lo + np.arange(self.table.shape[0]), "a")
+        kb = staircase.cutoffs(self.axis_b.lo + np.arange(self.table.shape[1]), "b")
+        group = staircase.cell_of_cutoffs(ka[self.table.rows], kb[self.table.columns])
         sums = Sums.of_cells(self._cells, self._a, self._b, group, len(staircase.gate_a) + 1)
         return Sums(*(x[:-1] for x in sums.suffix()))
 
@@ -72,11 +66,11 @@ class JointTable:
 
     # -- ranks -----------------------------------------------------------------
     def spearman(self):
-        return ranks.spearman(ranks.rank_product_sum(self._occupied), self.marginal("a"),
+        return ranks.spearman(ranks.rank_product_sum(self.table), self.marginal("a"),
                               self.marginal("b"))
 
     def kendall(self):
-        return ranks.kendall(self._occupied)
+        return ranks.kendall(self.table)
 
     def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
         """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,

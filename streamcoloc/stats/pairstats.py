@@ -1,7 +1,8 @@
 """Joint quantities voxel by voxel: the second read when joint tables are too big.
 
-When the joint histograms of all (region, slice, pair) rows would exceed
-their budget (wide 16-bit ranges, many regions), the first read keeps the
+When the non-empty joint-histogram cells of all (region, slice, pair) rows
+would exceed their budget (uncorrelated 16-bit data, very many regions), or
+a row's value extent is too wide for a dense count, the first read keeps the
 marginal histograms only (:mod:`.histograms`).  They give each row's exact
 mid-rank tables, its automatic thresholds and, with the moments, the Costes
 regression and staircase; this read then accumulates per row:

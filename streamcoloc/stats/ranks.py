@@ -37,26 +37,21 @@ def _int_sum(values) -> int:
     return int(np.asarray(values, dtype=object).sum())
 
 
-def occupied(joint: np.ndarray) -> np.ndarray:
-    """The joint histogram without its empty rows and columns (which change
-    no rank, tie or order); the table itself when it has none."""
-    rows, cols = joint.any(axis=1), joint.any(axis=0)
-    if rows.all() and cols.all():
-        return joint
-    return joint[np.ix_(rows, cols)]
-
-
-def rank_product_sum(joint: np.ndarray) -> int:
-    """Σ c_a·c_b over voxels, exact, from a joint histogram."""
-    joint = occupied(joint)
-    ca = centred_ranks(joint.sum(axis=1))
-    cb = centred_ranks(joint.sum(axis=0))
-    # Row sums of H·c_b fit int64 while n·max|c| < 2**63 (n < 3·10**9).
-    if joint.sum() < 3 * 10**9:
-        inner = joint @ cb
-    else:
-        inner = joint.astype(object) @ cb.astype(object)
-    return _int_sum(ca.astype(object) * inner.astype(object))
+def rank_product_sum(table) -> int:
+    """Σ c_a·c_b over voxels, exact, from the non-empty cells of a joint
+    histogram (:class:`~.histograms.JointCells`): per row of the table the
+    int64 sum Σ_j H_ij·c_b(j) (exact while n·max|c| < 2**63, i.e. n <
+    3·10**9; Python integers beyond), then Σ_i c_a(i)·that in Python integers."""
+    counts_a, counts_b = table.marginals()
+    ca, cb = centred_ranks(counts_a), centred_ranks(counts_b)
+    rows, columns, counts = table.rows, table.columns, table.counts
+    if rows.size == 0:
+        return 0
+    if int(counts_a.sum()) >= 3 * 10**9:
+        counts, cb = counts.astype(object), cb.astype(object)
+    first = np.flatnonzero(np.diff(rows, prepend=-1))  # rows ascending: one run per row
+    inner = np.add.reduceat(counts * cb[columns], first)
+    return _int_sum(ca[rows[first]].astype(object) * inner.astype(object))
 
 
 def spearman(product_sum, counts_a, counts_b):
@@ -94,10 +89,10 @@ def t_pvalue(r: float, n: int) -> float:
     return float(2.0 * _stats.t.sf(abs(t), n - 2))
 
 
-def kendall(joint: np.ndarray):
+def kendall(table):
     """Kendall's tau-b and its tie-corrected asymptotic two-tailed p-value
-    (``scipy.stats.kendalltau(..., method='asymptotic')``) from a joint
-    histogram.
+    (``scipy.stats.kendalltau(..., method='asymptotic')``) from the non-empty
+    cells of a joint histogram (:class:`~.histograms.JointCells`).
 
     With C_ij (D_ij) the counts of cells strictly after row i and after
     (before) column j, S = Σ H_ij (C_ij − D_ij) = concordant − discordant
@@ -105,12 +100,12 @@ def kendall(joint: np.ndarray):
     the pairs tied in a, in b.  Exact in int64 while n < 3·10**9; float64
     above.  NaN when a channel is constant.
     """
-    h = occupied(np.asarray(joint))
-    n = int(h.sum())
+    rows, cols = table.marginals()
+    n = int(rows.sum())
     exact = n < 3 * 10**9
-    s = _concordance(h.astype(np.int64 if exact else np.float64))
+    s = _concordance(table.rows, table.columns,
+                     table.counts.astype(np.int64 if exact else np.float64), cols.size)
     s = int(s) if exact else float(s)
-    rows, cols = h.sum(axis=1), h.sum(axis=0)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
     y_tie, y0, y1 = _ties(cols)
@@ -125,22 +120,41 @@ def kendall(joint: np.ndarray):
 
 
 @numba.njit(nogil=True, cache=True)
-def _concordance(h):
-    """S = Σ_ij H_ij (C_ij − D_ij): C_ij (D_ij) counts the voxels in rows
-    i' > i and columns j' > j (j' < j).  One sweep from the last row up,
-    keeping the column totals of the rows below."""
-    n_rows, n_cols = h.shape
-    below = np.zeros(n_cols, h.dtype)
-    s = h.dtype.type(0)
-    for i in range(n_rows - 1, -1, -1):
-        total = below.sum()
-        before = h.dtype.type(0)
-        for j in range(n_cols):
-            s += h[i, j] * ((total - before - below[j]) - before)
-            before += below[j]
-        for j in range(n_cols):
-            below[j] += h[i, j]
+def _concordance(rows, columns, counts, n_columns):
+    """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (``rows``
+    ascending): C_ij (D_ij) counts the voxels in rows i' > i and columns
+    j' > j (j' < j).  One sweep from the last row up, the column totals of
+    the rows below in a Fenwick tree: O(cells · log columns)."""
+    tree = np.zeros(n_columns + 1, counts.dtype)
+    below = counts.dtype.type(0)
+    s = counts.dtype.type(0)
+    end = rows.size
+    while end > 0:
+        start = end - 1
+        while start > 0 and rows[start - 1] == rows[end - 1]:
+            start -= 1
+        for k in range(start, end):
+            before = _prefix(tree, columns[k])  # columns j' < j
+            after = below - _prefix(tree, columns[k] + 1)  # columns j' > j
+            s += counts[k] * (after - before)
+        for k in range(start, end):
+            j = columns[k] + 1
+            while j <= n_columns:
+                tree[j] += counts[k]
+                j += j & -j
+            below += counts[k]
+        end = start
     return s
+
+
+@numba.njit(inline="always")
+def _prefix(tree, j):
+    """Σ of the first ``j`` columns in the Fenwick ``tree``."""
+    total = tree.dtype.type(0)
+    while j > 0:
+        total += tree[j]
+        j -= j & -j
+    return total
 
 
 def _ties(counts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 
@@ -27,30 +28,21 @@ class Sums(NamedTuple):
         values ``(a_values[i], b_values[i])`` belong to set ``group[i]``.
 
         Every term is an integer below ``total · max|value|²``: under 2**62
-        int64 products are exact (one set: plain sums; under 2**53 the
-        float64 sums of ``np.bincount`` are exact too, no sort needed; else
-        a sort and per-set int64 sums); beyond, Python integers."""
+        one pass of int64 sums is exact (:func:`_grouped_sums`); beyond, a
+        sort and Python integers."""
         count = np.asarray(counts).astype(np.int64, copy=False)
         a = np.asarray(a_values).astype(np.int64, copy=False)
         b = np.asarray(b_values).astype(np.int64, copy=False)
+        group = np.asarray(group).astype(np.int64, copy=False)
         total = int(count.sum())
         big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
-        bound = total * max(big, 1) ** 2  # every term's sum is at most this
-        if bound < 2**62 and (n_groups == 1 or bound < 2**53):
-            ca, cb = count * a, count * b
-            terms = (count, ca, cb, ca * a, cb * b, ca * b)
-            if n_groups == 1:
-                return cls(*(np.array([int(t.sum())], dtype=object) for t in terms))
-            return cls(*(np.bincount(group, weights=t.astype(np.float64), minlength=n_groups)
-                         .astype(np.int64).astype(object) for t in terms))
+        if total * max(big, 1) ** 2 < 2**62:  # every term's sum is at most this
+            sums = _grouped_sums(count, a, b, group, n_groups)
+            return cls(*(column.astype(object) for column in sums.T))
         order = np.argsort(group, kind="stable")
         present, starts = np.unique(group[order], return_index=True)
-        count, a, b = count[order], a[order], b[order]
+        count, a, b = (x[order].astype(object) for x in (count, a, b))
         terms = (count, count * a, count * b, count * a * a, count * b * b, count * a * b)
-        if bound >= 2**62:  # int64 products could overflow: Python ints
-            terms = tuple(t.astype(object) for t in (count, count * a, count * b))
-            ao, bo = a.astype(object), b.astype(object)
-            terms += (terms[1] * ao, terms[2] * bo, terms[1] * bo)
         sums = []
         for term in terms:
             full = np.zeros(n_groups, dtype=object)
@@ -84,3 +76,20 @@ def pearson(s: Sums) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / (np.sqrt(var_a) * np.sqrt(var_b))
     return np.where(valid, np.clip(r, -1.0, 1.0), np.nan)
+
+
+@numba.njit(nogil=True, cache=True)
+def _grouped_sums(count, a, b, group, n_groups):
+    """(n_groups, 6) int64: n, Σa, Σb, Σa², Σb², Σab of the voxels of each
+    set (exact while every sum stays below 2**63)."""
+    out = np.zeros((n_groups, 6), np.int64)
+    for i in range(count.size):
+        row = out[group[i]]
+        c, x, y = count[i], a[i], b[i]
+        row[0] += c
+        row[1] += c * x
+        row[2] += c * y
+        row[3] += c * x * x
+        row[4] += c * y * y
+        row[5] += c * x * y
+    return out

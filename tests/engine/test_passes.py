@@ -42,12 +42,11 @@ def test_threads_vs_two_process_local_cluster(dtype):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster):
         distributed = _run(a, b, labels, (2, 17, 23), (4, 13, 31))
-        if np.dtype(dtype).kind == "u":
-            distributed_wide = _run(a, b, labels, (2, 17, 23), (4, 13, 31), **wide)
-            pd.testing.assert_frame_equal(odd_wide, distributed_wide, check_exact=True)
-            assert distributed_wide.attrs["tables"] == "wide"
+        distributed_wide = _run(a, b, labels, (2, 17, 23), (4, 13, 31), **wide)
+    pd.testing.assert_frame_equal(odd_wide, distributed_wide, check_exact=True)
+    assert distributed_wide.attrs["tables"] == "wide"
     pd.testing.assert_frame_equal(odd, distributed, check_exact=True)
-    assert distributed.attrs["tables"] == ("joint" if np.dtype(dtype).kind == "u" else "wide")
+    assert distributed.attrs["tables"] == "joint"
     if np.dtype(dtype).kind == "u":
         pd.testing.assert_frame_equal(one_chunk, odd, check_exact=True)
     else:

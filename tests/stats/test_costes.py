@@ -100,7 +100,8 @@ def test_staircase_is_monotone_and_finds_its_cells():
     t = np.random.default_rng(1).uniform(-50, 500, 20000)
     assert (stairs.cells(*walk.gates(t)) >= 0).all()
     and_stairs = Staircase(np.array([5, 3]), np.array([4, 4]), "and")
-    assert and_stairs.cell_of_voxels(np.array([4, 6]), np.array([1, 1])).tolist() == [1, 0]
+    cutoffs = and_stairs.cutoffs(np.array([4, 6]), "a"), and_stairs.cutoffs(np.array([1, 1]), "b")
+    assert and_stairs.cell_of_cutoffs(*cutoffs).tolist() == [1, 0]
 
 
 @pytest.mark.parametrize("a, b", [([0, 10, 0, 10, 0, 0], [0, 10, 0, 10, 0, 0]),

@@ -34,7 +34,9 @@ def test_joint_tables_equal_numpy_on_any_chunking(chunks):
     a, b, labels = _data()
     record = _histograms(a, b, labels, chunks)
     assert record.joint and len(record.keys) == 2 * 6
-    for (region, s, _), extent, table in zip(record.keys, record.extents, record.tables):
+    for (region, s, _), extent, cells in zip(record.keys, record.extents, record.tables):
+        table = cells.dense()
+        assert (cells.counts > 0).all() and (np.diff(cells.cells) > 0).all()
         inside = labels == region
         av, bv = a[s][inside].astype(int), b[s][inside].astype(int)
         expected = np.zeros((av.max() - av.min() + 1, bv.max() - bv.min() + 1), np.int64)
@@ -59,7 +61,7 @@ def test_background_saturation_and_binning_shifts():
     a = np.array([[0, 5, 10, 255, 30]], np.uint8)
     b = np.array([[3, 3, 255, 9, 40]], np.uint8)
     record = _histograms(a, b, None, (1, 5), rules=VoxelRules((4, 2), (255, 255)))
-    (table,) = record.tables
+    table = record.tables[0].dense()
     extent = record.extents[0]
     # measured: (0, 1) and (1, 1) and (26, 38); the saturated voxels are out
     assert extent[histograms.N] == 3 and table.sum() == 3
@@ -67,8 +69,9 @@ def test_background_saturation_and_binning_shifts():
     coarse = _histograms(a, b, None, (1, 5), shifts=(3, 3))  # bins of 8 values
     assert coarse.extents[0][histograms.LO_A] == 0 and coarse.extents[0][histograms.HI_A] == 31
     assert coarse.extents[0][histograms.LO_B] == 0 and coarse.extents[0][histograms.HI_B] == 31
-    np.testing.assert_array_equal(np.nonzero(coarse.tables[0]), ([0, 1, 3, 31], [0, 31, 5, 1]))
-    assert coarse.tables[0][0, 0] == 2
+    coarse_table = coarse.tables[0].dense()
+    np.testing.assert_array_equal(np.nonzero(coarse_table), ([0, 1, 3, 31], [0, 31, 5, 1]))
+    assert coarse_table[0, 0] == 2
 
 
 def test_float_values_on_a_power_of_two_grid():
@@ -80,7 +83,8 @@ def test_float_values_on_a_power_of_two_grid():
     record = _histograms(a, b, None, (1, 10, 20), grids=grids)
     units = [np.floor(x / g.step) - g.base for x, g in zip((a, b), grids)]
     finite = np.isfinite(a)
-    for (_, s, _), extent, table in zip(record.keys, record.extents, record.tables):
+    for (_, s, _), extent, cells in zip(record.keys, record.extents, record.tables):
+        table = cells.dense()
         keep = finite[s]
         ua, ub = units[0][s][keep].astype(int), units[1][s][keep].astype(int)
         assert table.sum() == keep.sum() and extent[histograms.LO_A] == ua.min()
@@ -102,8 +106,8 @@ def test_grid_levels_and_exact_thresholds():
 
 
 def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
-    """A chunk whose joint extent exceeds both its voxels and MIN_CHUNK_CELLS
-    keeps marginals while the other chunks keep joint tables: the merge of the
+    """A chunk with a row whose joint extent exceeds MAX_ROW_CELLS keeps
+    marginals while the other chunks keep joint tables: the merge of the
     mixed records is the marginals (every row's, equal to numpy's), as with
     one chunk; the metrics then come from the per-voxel read and still equal
     scipy's."""
@@ -115,8 +119,8 @@ def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
     a = rng.integers(0, 50, (3, 8, 8)).astype(np.uint16)
     b = (a // 2 + rng.integers(0, 9, a.shape)).astype(np.uint16)
     a[2, 0, 0], b[2, 0, 0], a[2, 0, 1], b[2, 0, 1] = 5000, 5000, 4000, 0
-    side = 5001  # the extent of a and b: side² cells > MIN_CHUNK_CELLS > 64 voxels
-    assert side * side > histograms.MIN_CHUNK_CELLS
+    side = 5001  # the extent of a and b: side² cells > MAX_ROW_CELLS
+    assert side * side > histograms.MAX_ROW_CELLS
     labels = np.ones((8, 8), np.int64)
     for chunks in [(3, 8, 8), (1, 8, 8), (1, 4, 8)]:
         record = _histograms(a, b, labels, chunks, max_cells=2**26)
@@ -137,3 +141,36 @@ def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
             stats.kendalltau(a.ravel() >> 1, b.ravel() >> 1)[0], abs=1e-12)
     narrow = _histograms(a[:2], b[:2], labels, (1, 8, 8), max_cells=2**26)
     assert narrow.joint  # the same chunks without the wide one keep joint tables
+
+
+def test_many_wide_regions_keep_joint_tables_of_their_occupied_cells():
+    """Regions whose dense extents together far exceed the voxels and the
+    budget, but whose occupied cells fit it (correlated channels): the joint
+    tables are kept, equal to numpy's on every chunking; a budget below the
+    occupied cells gives marginals, whatever the chunking."""
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 4000, (2, 40, 60)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 30, a.shape)).astype(np.uint16)
+    labels = rng.integers(1, 40, (40, 60)) * 2**33
+    dense_cells = 0
+    occupied = 0
+    for region in np.unique(labels):
+        for s in range(2):
+            av, bv = a[s][labels == region], b[s][labels == region]
+            dense_cells += int(np.ptp(av) + 1) * int(np.ptp(bv) + 1)
+            occupied += np.unique(av.astype(np.int64) * 65536 + bv).size
+    assert dense_cells > 100 * a.size and occupied < a.size
+    for chunks in [(2, 40, 60), (1, 9, 13)]:
+        record = _histograms(a, b, labels, chunks, max_cells=occupied)
+        assert record.joint
+        assert sum(t.cells.size for t in record.tables) == occupied
+        for (region, s, _), extent, cells in zip(record.keys, record.extents, record.tables):
+            inside = labels == region
+            av, bv = a[s][inside].astype(int), b[s][inside].astype(int)
+            expected = np.zeros((av.max() - av.min() + 1, bv.max() - bv.min() + 1), np.int64)
+            np.add.at(expected, (av - av.min(), bv - bv.min()), 1)
+            np.testing.assert_array_equal(cells.dense(), expected)
+            np.testing.assert_array_equal(cells.marginals()[0], expected.sum(axis=1))
+            np.testing.assert_array_equal(cells.marginals()[1], expected.sum(axis=0))
+        over = _histograms(a, b, labels, chunks, max_cells=occupied - 1)
+        assert not over.joint

@@ -1,6 +1,5 @@
-"""Sums.of_cells: exact grouped sums on each of its paths (one set: int64
-sums; several: bincount below 2**53, sorted int64 below 2**62; Python
-integers beyond), against Python integers."""
+"""Sums.of_cells: exact grouped sums on each of its paths (int64 sums below
+2**62, Python integers beyond), against Python integers."""
 
 import numpy as np
 import pytest
