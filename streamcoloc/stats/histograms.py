@@ -257,8 +257,10 @@ class JointCells:
 
     @cached_property
     def _marginals(self) -> tuple:
-        return (_exact_bincount(self.rows, self.counts, self.shape[0]),
-                _exact_bincount(self.columns, self.counts, self.shape[1]))
+        totals = (np.zeros(self.shape[0], np.int64), np.zeros(self.shape[1], np.int64))
+        np.add.at(totals[0], self.rows, self.counts)  # int64 adds: exact
+        np.add.at(totals[1], self.columns, self.counts)
+        return totals
 
     def marginals(self) -> tuple:
         """Voxel counts per value of a and of b (int64, exact)."""
@@ -277,14 +279,6 @@ class JointCells:
         counts = np.concatenate([t.counts for t, _, _ in parts]).astype(np.int64)[order]
         first = np.flatnonzero(np.diff(cells, prepend=-1))
         return cls(cells[first], np.add.reduceat(counts, first), shape)
-
-
-@numba.njit(nogil=True, cache=True)
-def _exact_bincount(index, counts, size):
-    out = np.zeros(size, np.int64)
-    for k in range(index.size):
-        out[index[k]] += counts[k]
-    return out
 
 
 @dataclass(frozen=True)
@@ -371,19 +365,17 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     slices = where[:, 1] + regions.slice_offset if regions.slice_offset is not None else \
         np.full(len(where), -1)
     keys = np.stack([regions.ids[where[:, 0]], slices, where[:, 2]], axis=1).astype(np.int64)
+    width_a = rows[:, HI_A] - rows[:, LO_A] + 1
+    width_b = rows[:, HI_B] - rows[:, LO_B] + 1
     if _joint_fits(rows, None, options.max_cells):
         scratch = np.zeros(int(_cells(rows).max(initial=0)), np.int32)
         cells, counts, offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift,
                                               plain, where, rows, regions.ids.size, scratch)
-        width_a, width_b = rows[:, HI_A] - rows[:, LO_A] + 1, rows[:, HI_B] - rows[:, LO_B] + 1
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
                              (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
-        record = HistogramRecord(keys, rows, True, tables)
-        if _joint_fits(rows, tables, options.max_cells):
-            return record
-        return HistogramRecord(keys, rows, False, record.marginals())
-    width_a = rows[:, HI_A] - rows[:, LO_A] + 1
-    width_b = rows[:, HI_B] - rows[:, LO_B] + 1
+        fits = _joint_fits(rows, tables, options.max_cells)
+        return HistogramRecord(keys, rows, fits, tables if fits else
+                               [t.marginals() for t in tables])
     offset_a = np.concatenate([[0], np.cumsum(width_a)])
     offset_b = np.concatenate([[0], np.cumsum(width_b)])
     table_a = np.zeros(offset_a[-1], np.int32)

@@ -22,9 +22,8 @@ from .thresholded import ThresholdSums
 
 
 class JointTable:
-    def __init__(self, table: JointCells | np.ndarray, axis_a: Axis, axis_b: Axis):
-        """``table``: the non-empty cells, or a dense 2-D table of counts."""
-        self.table = table if isinstance(table, JointCells) else JointCells.from_dense(table)
+    def __init__(self, table: JointCells, axis_a: Axis, axis_b: Axis):
+        self.table = table
         self.axis_a, self.axis_b = axis_a, axis_b
         self._cells = self.table.counts
         self._a = self.table.rows + axis_a.lo  # values in histogram units

@@ -54,3 +54,18 @@ def test_exact_beyond_float_precision():
     # doubled centred mid-ranks: −(10**9 + 1), 0, 10**9 + 1
     assert total == 2 * 10**9 * (10**9 + 1) ** 2
     assert total > 2**53
+
+
+def test_exact_beyond_int64_row_sums():
+    """n >= 3·10**9: the per-row sums of Σ H·c_b go to Python integers and
+    Kendall's sweep to float64; a diagonal table is still exactly rank-
+    correlated."""
+    table = np.zeros((3, 3), np.int64)
+    table[0, 0] = table[2, 2] = 2 * 10**9
+    table[1, 1] = 1
+    cells = JointCells.from_dense(table)
+    # doubled centred mid-ranks: −(2·10**9 + 1), 0, 2·10**9 + 1
+    assert ranks.rank_product_sum(cells) == 2 * 2 * 10**9 * (2 * 10**9 + 1) ** 2
+    rho, _ = ranks.spearman(ranks.rank_product_sum(cells), table.sum(1), table.sum(0))
+    tau, _ = ranks.kendall(cells)
+    assert rho == 1.0 and tau == pytest.approx(1.0, abs=1e-12)
