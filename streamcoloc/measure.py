@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .engine.passes import Layout, run_pass
+from .engine.runtime import map_local
 from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
                     thresholds)
 from .stats.costes import Axis, CostesResult, Walk
 from .stats.extrema import extrema_statistic
 from .stats.joint import JointTable, icq_from_counts, threshold_sums
-from .stats.sums import Sums
+from .stats.sums import Sums, pearson
 from .stats.thresholded import ThresholdSums, coefficients
 from .stats.voxels import Grid, VoxelRules
 
@@ -264,31 +265,36 @@ class _Context:
 
     # ------------------------------------------------------------------ joint
     def from_joint(self):
+        """Every row from its joint table, rows in parallel on this process's
+        threads (each writes only its own cells and walk)."""
+        map_local(self._from_joint_row, self.rows)
+        self.walks = dict(sorted(self.walks.items()))  # row order, whatever the threads did
+
+    def _from_joint_row(self, row: _Row):
         metric_keys = self.request.metrics
-        for row in self.rows:
-            table = JointTable(self.record.tables[row.index], row.axis_a, row.axis_b)
-            if "srcc" in metric_keys:
-                self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
-            if "kendall" in metric_keys:
-                self._set(row, dict(zip(("kendall", "kendall_pvalue"), table.kendall())))
-            if "icq" in metric_keys:
-                self._set(row, {"icq": table.icq(self.m.mean_a[row.key, row.pair],
-                                                 self.m.mean_b[row.key, row.pair],
-                                                 self.request.icq_convention)})
-            if not self.request.thresholded:
-                continue
-            result = None
-            if self.request.costes_method is not None:
-                walk = self.walk(self.request.costes_method, row, table)
-                result = walk.replay(None if walk.staircase is None else
-                                     table.below(walk.staircase), table.below_at)
-                t_a, t_b = result.threshold_a, result.threshold_b
-            else:
-                t_a, t_b = self._fixed_thresholds(row)
-            gates = self._resolved(row, result, t_a, t_b)
-            if gates is not None:
-                self._coefficients(row, threshold_sums(table, *gates, rwc=(
-                    "rwc" in metric_keys and self.request.convention == "cellprofiler")))
+        table = JointTable(self.record.tables[row.index], row.axis_a, row.axis_b)
+        if "srcc" in metric_keys:
+            self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
+        if "kendall" in metric_keys:
+            self._set(row, dict(zip(("kendall", "kendall_pvalue"), table.kendall())))
+        if "icq" in metric_keys:
+            self._set(row, {"icq": table.icq(self.m.mean_a[row.key, row.pair],
+                                             self.m.mean_b[row.key, row.pair],
+                                             self.request.icq_convention)})
+        if not self.request.thresholded:
+            return
+        result = None
+        if self.request.costes_method is not None:
+            walk = self.walk(self.request.costes_method, row, table)
+            result = walk.replay(None if walk.staircase is None else
+                                 table.below(walk.staircase), table.below_at)
+            t_a, t_b = result.threshold_a, result.threshold_b
+        else:
+            t_a, t_b = self._fixed_thresholds(row)
+        gates = self._resolved(row, result, t_a, t_b)
+        if gates is not None:
+            self._coefficients(row, threshold_sums(table, *gates, rwc=(
+                "rwc" in metric_keys and self.request.convention == "cellprofiler")))
 
     # ------------------------------------------------------------------ wide
     def from_wide(self, layout: Layout) -> int:
@@ -485,7 +491,7 @@ class _WidePlan:
         tm[:, first:first + tm_words[0].shape[1]] = _words(tm_words)
         per_cell = _cell_sums(bins_words, first, cells)
         below = Sums(*(x[:-1] for x in per_cell.suffix()))
-        result = walk.replay(below)
+        result = walk.replay((pearson(below), np.asarray(below.n, dtype=np.float64)))
         gates = context._resolved(row, result, result.threshold_a, result.threshold_b)
         if gates is None:
             return None

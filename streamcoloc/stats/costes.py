@@ -38,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from .sums import Sums, pearson
+from .sums import pearson
 
 METHODS = ("coloc2", "coloc2-bisection", "cellprofiler-accurate", "cellprofiler-fast",
            "cellprofiler-faster", "jacop")
@@ -158,7 +158,8 @@ class Staircase:
     def of(cls, mapping: Callable, samples: np.ndarray, kind: str) -> "Staircase":
         """The distinct gate pairs of ``mapping`` over the sample points
         (the mapping is monotone in t: sorted samples give sorted pairs)."""
-        t = np.unique(np.asarray(samples, dtype=np.float64))[::-1]
+        t = np.sort(np.asarray(samples, dtype=np.float64), kind="stable")  # sorted runs: fast
+        t = t[np.concatenate([[True], t[1:] != t[:-1]])][::-1]
         ga, gb = mapping(t)
         if np.any(np.diff(ga) > 0) or np.any(np.diff(gb) > 0):
             raise ValueError("the candidate gates of a positive slope must not increase")
@@ -213,11 +214,12 @@ class Walk:
 
     Build it from the regression line (data units) and the channels' axes;
     ``staircase`` (None when the slope is not positive) says which gate pairs
-    the method can evaluate; ``replay(below)`` runs the tool's stepper on the
-    below-set :class:`Sums` of every staircase cell (from a joint histogram,
-    or from the cut-off tables of a second read).  ``fallback(gate_a, gate_b,
-    kind)``, when given, supplies the sums of a pair missing from the
-    staircase (which sampling every breakpoint should prevent).
+    the method can evaluate; ``replay(below)`` runs the tool's stepper on
+    Pearson's r and the voxel count of the below set at every staircase cell
+    (from a joint histogram, or from the cut-off tables of a second read).
+    ``fallback(gate_a, gate_b, kind)``, when given, supplies the sums of a
+    pair missing from the staircase (which sampling every breakpoint should
+    prevent).
     """
 
     def __init__(self, method: str, axis_a: Axis, axis_b: Axis, line, scale: float | None = None):
@@ -263,12 +265,13 @@ class Walk:
         ax, bx = self.axis_a, self.axis_b
         return ax.clamp(ax.gt_gate(ta)), bx.clamp(bx.gt_gate(tb))
 
-    def replay(self, below: Sums, fallback: Callable | None = None) -> CostesResult:
+    def replay(self, below=None, fallback: Callable | None = None) -> CostesResult:
+        """The method's result from ``below`` = (r, n) of the below set at
+        every staircase cell (None without a staircase)."""
         if self.staircase is None:
             return CostesResult.undefined(self.method, self.slope, self.intercept)
         self.fallback = fallback
-        self.r = pearson(below)
-        self.below_n = np.asarray(below.n, dtype=np.float64)
+        self.r, self.below_n = below
         replay = {"coloc2": self._coloc2_walker, "coloc2-bisection": self._coloc2_bisection,
                   "cellprofiler-accurate": self._cellprofiler_linear,
                   "cellprofiler-fast": self._cellprofiler_linear,
@@ -341,11 +344,11 @@ class Walk:
         never holds); returns the thresholds of the last candidate."""
         candidates = self.top - np.arange(0, max(math.floor(self.top), 0) + 1)
         r = self._evaluate(candidates)[0]
-        current = 1.0
-        for evaluated, (t, value) in enumerate(zip(candidates, r), start=1):
-            last, current = current, value
-            if t - 1.0 < 1 or value < 0.0001 or value > last:
-                break
+        previous = np.concatenate([[1.0], r[:-1]])
+        with np.errstate(invalid="ignore"):
+            stops = np.flatnonzero((candidates - 1.0 < 1) | (r < 0.0001) | (r > previous))
+        evaluated = int(stops[0]) + 1 if stops.size else len(candidates)
+        t = candidates[evaluated - 1]
         return self._result(t, *(x[0] for x in self.thresholds(np.array([t]))), evaluated)
 
     def _coloc2_bisection(self) -> CostesResult:

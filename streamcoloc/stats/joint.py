@@ -17,7 +17,7 @@ import numpy as np
 from . import ranks
 from .costes import Axis, Staircase
 from .histograms import JointCells
-from .sums import Sums
+from .sums import Sums, suffix_pearson
 from .thresholded import ThresholdSums
 
 
@@ -48,14 +48,36 @@ class JointTable:
         """Cells whose values (a, b) satisfy ``rule(a, b)``."""
         return rule(self._a, self._b)
 
-    def below(self, staircase: Staircase) -> Sums:
-        """Below-set sums at every cell of a Costes staircase."""
+    def below(self, staircase: Staircase):
+        """``(r, n)``: Pearson's r and the voxel count of the below set at
+        every cell of a Costes staircase (:func:`~.sums.suffix_pearson`: a
+        voxel is below at the cells before its cut-off cell)."""
         # K per value of each axis (a few thousand), then per cell by lookup
         ka = staircase.cutoffs(self.axis_a.lo + np.arange(self.table.shape[0]), "a")
         kb = staircase.cutoffs(self.axis_b.lo + np.arange(self.table.shape[1]), "b")
         group = staircase.cell_of_cutoffs(ka[self.table.rows], kb[self.table.columns])
-        sums = Sums.of_cells(self._cells, self._a, self._b, group, len(staircase.gate_a) + 1)
-        return Sums(*(x[:-1] for x in sums.suffix()))
+        return suffix_pearson(self._cells, self._a, self._b, group, len(staircase.gate_a) + 1)
+
+    def box_sums(self, cuts_a, cuts_b):
+        """``(sums, a, b)``: the six sums of the voxels in each box of the
+        grid cut at values ``cuts_a`` × ``cuts_b`` (histogram units), in one
+        pass over the cells, and one value (a, b) of each box.
+
+        Box (i, j) holds a in [α_i, α_(i+1)) and b in [β_j, β_(j+1)) with
+        α, β the distinct cuts and ±∞ at the ends: any rule of the form
+        a ≥ cut or b ≥ cut (and their combinations) is constant on a box, so
+        ``rule(a, b)`` picks the boxes of the set it defines."""
+        cuts_a, cuts_b = np.unique(cuts_a), np.unique(cuts_b)
+        box_a = np.searchsorted(cuts_a, self.axis_a.lo + np.arange(self.table.shape[0]),
+                                side="right")[self.table.rows]
+        box_b = np.searchsorted(cuts_b, self.axis_b.lo + np.arange(self.table.shape[1]),
+                                side="right")[self.table.columns]
+        n_b = cuts_b.size + 1
+        sums = Sums.of_cells(self._cells, self._a, self._b, box_a * n_b + box_b,
+                             (cuts_a.size + 1) * n_b)
+        value_a = np.concatenate([[cuts_a[0] - 1], cuts_a])  # the lowest value of each box
+        value_b = np.concatenate([[cuts_b[0] - 1], cuts_b])
+        return sums, np.repeat(value_a, n_b), np.tile(value_b, cuts_a.size + 1)
 
     def below_at(self, gate_a: int, gate_b: int, kind: str) -> Sums:
         """Below-set sums of one gate pair (the walks' fallback)."""
@@ -113,37 +135,35 @@ def icq_from_counts(positive: int, zero: int, total: int, convention: str) -> fl
     return positive / counted - 0.5 if counted else np.nan
 
 
-def weighted_sum(table: JointTable, cells: np.ndarray, channel: str) -> float:
-    """Σ of a channel's data values over the selected cells (a float of an
-    exact integer sum for integer data: int64 while no sum can overflow,
-    Python integers beyond)."""
-    values = (table._a if channel == "a" else table._b)[cells]
-    axis = table.axis_a if channel == "a" else table.axis_b
-    counts = table._cells[cells].astype(np.int64)
-    values = values.astype(np.int64) + axis.base
-    if table.n * int(np.abs(values).max(initial=0)) < 2**62:
-        total = int((counts * values).sum())
-    else:
-        total = (counts.astype(object) * values.astype(object)).sum()
-    return float(total) * axis.step
-
-
 def threshold_sums(table: JointTable, gate_a: int, gate_b: int, above_a: int, above_b: int,
                    rwc: bool = False) -> ThresholdSums:
     """:class:`~.thresholded.ThresholdSums` at gates (histogram units: a ≥
-    gate_a is at/above T_a, a ≥ above_a strictly above)."""
-    a, b = table._a, table._b
-    every = np.ones(a.size, bool)
-    zero_a, zero_b = table.axis_a.ge_gate(0.0), table.axis_b.ge_gate(0.0)
-    both = (a >= gate_a) & (b >= gate_b)
+    gate_a is at/above T_a, a ≥ above_a strictly above).
+
+    Every set involved is a union of the boxes cut by the gates and by the
+    channels' zero, so one pass of :meth:`JointTable.box_sums` gives them all
+    (exact integers); channel sums in data units are (Σu + base·n)·step."""
+    zero_a, zero_b = int(table.axis_a.ge_gate(0.0)), int(table.axis_b.ge_gate(0.0))
+    boxes, a, b = table.box_sums((gate_a, above_a, zero_a + 1), (gate_b, above_b, zero_b + 1))
+
+    def over(selected) -> Sums:
+        return Sums(*(np.array([x[selected].sum()], dtype=object) for x in boxes))
+
+    def data_sum(s: Sums, axis: Axis, channel: str) -> float:
+        total = s.a[0] if channel == "a" else s.b[0]
+        return float(total + axis.base * s.n[0]) * axis.step
+
+    every = over(np.ones(a.size, bool))
+    coloc2_a, coloc2_b = over((b >= gate_b) & (b > zero_b)), over((a >= gate_a) & (a > zero_a))
+    den_a, den_b = over(a >= gate_a), over(b >= gate_b)
     sums = ThresholdSums(
         table.axis_a, table.axis_b,
-        weighted_sum(table, every, "a"), weighted_sum(table, every, "b"),
-        weighted_sum(table, (b >= gate_b) & (b > zero_b), "a"),
-        weighted_sum(table, (a >= gate_a) & (a > zero_a), "b"),
-        weighted_sum(table, a >= gate_a, "a"), weighted_sum(table, b >= gate_b, "b"),
-        below=table.sums((a < gate_a) | (b < gate_b)),
-        above=table.sums((a >= above_a) | (b >= above_b)), both=table.sums(both))
+        data_sum(every, table.axis_a, "a"), data_sum(every, table.axis_b, "b"),
+        data_sum(coloc2_a, table.axis_a, "a"), data_sum(coloc2_b, table.axis_b, "b"),
+        data_sum(den_a, table.axis_a, "a"), data_sum(den_b, table.axis_b, "b"),
+        below=over((a < gate_a) | (b < gate_b)), above=over((a >= above_a) | (b >= above_b)),
+        both=over((a >= gate_a) & (b >= gate_b)))
     if rwc:
-        sums.rwc_a, sums.rwc_b = table.rwc_numerators(both)
+        sums.rwc_a, sums.rwc_b = table.rwc_numerators(
+            table.select(lambda a, b: (a >= gate_a) & (b >= gate_b)))
     return sums

@@ -33,8 +33,13 @@ def dense_ranks(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(present) - present
 
 
-def _int_sum(values) -> int:
-    return int(np.asarray(values, dtype=object).sum())
+def _product_sum(*factors) -> int:
+    """Σ_i Π_k factors[k][i] of integer arrays, exact: in int64 when a float
+    estimate of Σ|Π| is below 2**62 (so no term or partial sum can
+    overflow), in Python integers otherwise."""
+    estimate = np.abs(np.prod([np.asarray(f, dtype=np.float64) for f in factors], axis=0)).sum()
+    kind = np.int64 if estimate < 2**62 else object
+    return int(np.prod([np.asarray(f).astype(kind) for f in factors], axis=0).sum())
 
 
 def rank_product_sum(table) -> int:
@@ -51,7 +56,7 @@ def rank_product_sum(table) -> int:
         counts, cb = counts.astype(object), cb.astype(object)
     first = np.flatnonzero(np.diff(rows, prepend=-1))  # rows ascending: one run per row
     inner = np.add.reduceat(counts * cb[columns], first)
-    return _int_sum(ca[rows[first]].astype(object) * inner.astype(object))
+    return _product_sum(ca[rows[first]], inner)
 
 
 def spearman(product_sum, counts_a, counts_b):
@@ -67,8 +72,7 @@ def spearman(product_sum, counts_a, counts_b):
     counts_b = np.asarray(counts_b, dtype=np.int64)
     n = int(counts_a.sum())
     ca, cb = centred_ranks(counts_a), centred_ranks(counts_b)
-    saa = _int_sum(counts_a.astype(object) * ca.astype(object) ** 2)
-    sbb = _int_sum(counts_b.astype(object) * cb.astype(object) ** 2)
+    saa, sbb = _product_sum(counts_a, ca, ca), _product_sum(counts_b, cb, cb)
     if saa == 0 or sbb == 0:
         return np.nan, np.nan
     if isinstance(product_sum, int) and product_sum * product_sum == saa * sbb:
@@ -161,6 +165,6 @@ def _ties(counts):
     """scipy's tie statistics of a histogram: Σ t(t−1)/2, Σ t(t−1)(t−2),
     Σ t(t−1)(2t+5) over values held by t > 1 voxels."""
     t = np.asarray(counts, dtype=np.int64)
-    t = t[t > 1].astype(object)
-    return (int((t * (t - 1) // 2).sum()), float((t * (t - 1) * (t - 2)).sum()),
-            float((t * (t - 1) * (2 * t + 5)).sum()))
+    t = t[t > 1]
+    return (_product_sum(t, t - 1) // 2, float(_product_sum(t, t - 1, t - 2)),
+            float(_product_sum(t, t - 1, 2 * t + 5)))

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .exact import difference_of_products
+
 
 class Sums(NamedTuple):
     n: np.ndarray
@@ -30,13 +32,8 @@ class Sums(NamedTuple):
         Every term is an integer below ``total · max|value|²``: under 2**62
         one pass of int64 sums is exact (:func:`_grouped_sums`); beyond, a
         sort and Python integers."""
-        count = np.asarray(counts).astype(np.int64, copy=False)
-        a = np.asarray(a_values).astype(np.int64, copy=False)
-        b = np.asarray(b_values).astype(np.int64, copy=False)
-        group = np.asarray(group).astype(np.int64, copy=False)
-        total = int(count.sum())
-        big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
-        if total * max(big, 1) ** 2 < 2**62:  # every term's sum is at most this
+        count, a, b, group = _int64(counts, a_values, b_values, group)
+        if _sums_fit_int64(count, a, b):
             sums = _grouped_sums(count, a, b, group, n_groups)
             return cls(*(column.astype(object) for column in sums.T))
         order = np.argsort(group, kind="stable")
@@ -64,10 +61,37 @@ class Sums(NamedTuple):
                       for x in self))
 
 
+def _int64(*arrays):
+    return tuple(np.asarray(x).astype(np.int64, copy=False) for x in arrays)
+
+
+def _sums_fit_int64(count, a, b) -> bool:
+    """Every six-sum of any set of these cells is below 2**62 in magnitude
+    (each is at most total count · max|value|²)."""
+    big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
+    return int(count.sum()) * max(big, 1) ** 2 < 2**62
+
+
+def suffix_pearson(counts, a_values, b_values, group, n_groups: int):
+    """``(r, n)`` over the voxels of the groups after g, for every g <
+    ``n_groups`` − 1 (cells as in :meth:`Sums.of_cells`): one pass of int64
+    sums and :func:`pearson` of each suffix, Python integers when the sums
+    could overflow."""
+    count, a, b, group = _int64(counts, a_values, b_values, group)
+    if _sums_fit_int64(count, a, b):
+        return _suffix_pearson(count, a, b, group, n_groups)
+    after = Sums(*(x[:-1] for x in Sums.of_cells(count, a, b, group, n_groups).suffix()))
+    return pearson(after), np.asarray(after.n, dtype=np.float64)
+
+
 def pearson(s: Sums) -> np.ndarray:
     """r = (nΣab − ΣaΣb) / √((nΣa² − (Σa)²)(nΣb² − (Σb)²)) per set, with
-    exact numerators for integer sums (one rounding each); NaN for fewer than
-    2 voxels or a constant channel (zero variance)."""
+    exact numerators for integer sums (one rounding each: in 128 bits when
+    every sum fits int64, in Python integers beyond); NaN for fewer than 2
+    voxels or a constant channel (zero variance)."""
+    words = _int64_columns(s)
+    if words is not None:
+        return _pearson_int64(*words)
     n = np.asarray(s.n, dtype=object)
     cov = (n * s.ab - s.a * s.b).astype(np.float64)
     var_a = (n * s.aa - s.a * s.a).astype(np.float64)
@@ -76,6 +100,48 @@ def pearson(s: Sums) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / (np.sqrt(var_a) * np.sqrt(var_b))
     return np.where(valid, np.clip(r, -1.0, 1.0), np.nan)
+
+
+def _int64_columns(s: Sums):
+    """The sums as int64 arrays when they are integers that fit, else None."""
+    if np.asarray(s.n).dtype != object:
+        return None  # float sums
+    try:
+        return tuple(np.asarray(x, dtype=np.int64) for x in s)
+    except OverflowError:
+        return None
+
+
+@numba.njit(inline="always")
+def _r(n, a, b, aa, bb, ab):
+    """:func:`pearson` of one set's int64 sums (numerators exact in 128 bits)."""
+    cov = difference_of_products(n, ab, a, b)
+    var_a = difference_of_products(n, aa, a, a)
+    var_b = difference_of_products(n, bb, b, b)
+    if var_a > 0 and var_b > 0:
+        return min(1.0, max(-1.0, cov / (np.sqrt(var_a) * np.sqrt(var_b))))
+    return np.nan
+
+
+@numba.njit(nogil=True, cache=True)
+def _pearson_int64(n, a, b, aa, bb, ab):
+    r = np.empty(n.size)
+    for i in range(n.size):
+        r[i] = _r(n[i], a[i], b[i], aa[i], bb[i], ab[i])
+    return r
+
+
+@numba.njit(nogil=True, cache=True)
+def _suffix_pearson(count, a, b, group, n_groups):
+    """:func:`suffix_pearson` when every sum fits int64."""
+    sums = _grouped_sums(count, a, b, group, n_groups)
+    r, n = np.empty(max(n_groups - 1, 0)), np.empty(max(n_groups - 1, 0))
+    s = np.zeros(6, np.int64)
+    for g in range(n_groups - 1, 0, -1):
+        s += sums[g]
+        r[g - 1] = _r(s[0], s[1], s[2], s[3], s[4], s[5])
+        n[g - 1] = s[0]
+    return r, n
 
 
 @numba.njit(nogil=True, cache=True)

@@ -29,3 +29,32 @@ def test_totals_beyond_int64():
     hi, lo = exact.split(big)
     total = exact.to_int(*exact.group_sum(hi, lo, np.zeros(1000, int), 1))
     assert total[0, 0] == 1000 * 2**62
+
+
+def _difference(x, y, z, w):
+    return np.array([exact.difference_of_products(*v) for v in zip(x, y, z, w)])
+
+
+def test_difference_of_products_rounds_once_like_python_integers():
+    """float(x·y − z·w) in 128 bits equals Python's exactly rounded float of
+    the integer, over random magnitudes, the int64 extremes and numbers on
+    either side of rounding ties (ties go to even)."""
+    rng = np.random.default_rng(0)
+    cases = []
+    for bits in rng.integers(1, 64, (40, 4)):
+        cases.append([rng.integers(-(2 ** (int(k) - 1)), 2 ** (int(k) - 1), 300) for k in bits])
+    extremes = np.array([2**63 - 1, -(2**63), -1, 0, 1, 2**62, -(2**62), 2**53 + 1, 2**32 - 1,
+                         2**32], np.int64)
+    grid = np.array(np.meshgrid(*[extremes] * 4)).reshape(4, -1)
+    cases.append(list(grid))
+    ties = []  # v = q·2**62 + r on and next to halfway points between doubles near 2**k
+    for k in range(54, 125):
+        for m in range(-3, 4):
+            for d in (-1, 0, 1):
+                q, r = divmod(2**k + m * 2 ** (k - 53) + d, 2**62)
+                ties.append((q, 2**62, -r, 1))
+    cases.append(list(np.array(ties, np.int64).T))
+    for x, y, z, w in cases:
+        x, y, z, w = (np.asarray(v, np.int64) for v in (x, y, z, w))
+        expected = [float(int(p) * int(q) - int(r) * int(s)) for p, q, r, s in zip(x, y, z, w)]
+        np.testing.assert_array_equal(_difference(x, y, z, w), expected)

@@ -174,3 +174,34 @@ def test_many_wide_regions_keep_joint_tables_of_their_occupied_cells():
             np.testing.assert_array_equal(cells.marginals()[1], expected.sum(axis=0))
         over = _histograms(a, b, labels, chunks, max_cells=occupied - 1)
         assert not over.joint
+
+
+def test_sparse_and_dense_rows_of_one_chunk():
+    """A chunk's row with far fewer voxels than cells of its extent finds
+    its cells by sorting those it touched, a crowded row by scanning: both
+    give numpy's table, cells ascending, and leave the scratch clean for the
+    next row (one chunk holds both kinds, in both orders)."""
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 20, (3, 30, 30)).astype(np.uint16)
+    b = rng.integers(0, 20, a.shape).astype(np.uint16)
+    labels = np.ones((30, 30), np.int64)
+    labels[:4, :4], labels[-4:, -4:] = 2, 5  # small regions around the crowded one
+    for region in (2, 5):
+        inside = np.broadcast_to(labels == region, a.shape)
+        a[inside] = rng.integers(0, 4000, inside.sum())
+        b[inside] = rng.integers(0, 4000, inside.sum())
+    record = _histograms(a, b, labels, (3, 30, 30))
+    assert record.joint
+    sizes = {}
+    for (region, s, _), extent, cells in zip(record.keys, record.extents, record.tables):
+        inside = labels == region
+        av, bv = a[s][inside].astype(int), b[s][inside].astype(int)
+        expected = np.zeros((np.ptp(av) + 1, np.ptp(bv) + 1), np.int64)
+        np.add.at(expected, (av - av.min(), bv - bv.min()), 1)
+        assert (np.diff(cells.cells) > 0).all()
+        np.testing.assert_array_equal(cells.dense(), expected)
+        sizes[region] = (extent[histograms.N], expected.size)
+    n, cells = sizes[2]
+    assert n * histograms.SPARSE_ROW < cells  # sorted touched cells
+    n, cells = sizes[1]
+    assert n * histograms.SPARSE_ROW >= cells  # scanned extent

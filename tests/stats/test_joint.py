@@ -3,31 +3,78 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from streamcoloc.stats.costes import Axis
 from streamcoloc.stats.histograms import JointCells
-from streamcoloc.stats.joint import JointTable, weighted_sum
+from streamcoloc.stats.joint import JointTable, threshold_sums
 
 
-def _reference(counts, lo_a, lo_b, cells, channel, base=0):
+def _voxels(counts, lo_a, lo_b):
+    """(count, a, b) of every non-empty cell, as Python integers."""
     ia, ib = np.nonzero(counts)
-    values = (ia + lo_a) if channel == "a" else (ib + lo_b)
-    return float(sum(int(c) * (int(v) + base) for c, v, keep in
-                     zip(counts[ia, ib], values, cells) if keep))
+    return [(int(counts[i, j]), int(i) + lo_a, int(j) + lo_b) for i, j in zip(ia, ib)]
 
 
-def test_weighted_sum_is_the_exact_integer_sum_in_int64_and_beyond():
+def _six(voxels, rule):
+    chosen = [(c, a, b) for c, a, b in voxels if rule(a, b)]
+    return [sum(c * t for c, t in zip((c for c, _, _ in chosen), terms)) for terms in (
+        [1] * len(chosen), [a for _, a, _ in chosen], [b for _, _, b in chosen],
+        [a * a for _, a, _ in chosen], [b * b for _, _, b in chosen],
+        [a * b for _, a, b in chosen])]
+
+
+@pytest.mark.parametrize("cuts_a, cuts_b", [((102, 104, 104), (9,)), ((0, 100, 200), (7, 12)),
+                                            ((103,), (8, 9, 10, 11))])
+def test_box_sums_are_the_exact_sums_of_each_box(cuts_a, cuts_b):
     rng = np.random.default_rng(4)
     counts = rng.integers(0, 50, (6, 5)).astype(np.int64)
+    counts[rng.random(counts.shape) < 0.3] = 0
     table = JointTable(JointCells.from_dense(counts), Axis(100, 105), Axis(7, 11))
-    cells = table.select(lambda a, b: (a >= 102) & (b < 10))
-    for channel in "ab":
-        assert weighted_sum(table, cells, channel) == _reference(counts, 100, 7, cells, channel)
-    # Counts and values whose products overflow int64: the Python-integer path.
-    big = np.array([[2**40, 3], [5, 2**41]], np.int64)
-    base = 2**30
-    table = JointTable(JointCells.from_dense(big), Axis(0, 1, base=base), Axis(0, 1, base=base))
-    every = np.ones(4, bool)
-    expected = _reference(big, 0, 0, every, "a", base)
-    assert table.n * (base + 1) >= 2**62  # the int64 path would not be safe here
-    assert weighted_sum(table, every, "a") == expected
+    sums, a, b = table.box_sums(cuts_a, cuts_b)
+    edges_a = [-np.inf] + sorted(set(cuts_a)) + [np.inf]
+    edges_b = [-np.inf] + sorted(set(cuts_b)) + [np.inf]
+    assert len(a) == (len(edges_a) - 1) * (len(edges_b) - 1)
+    voxels = _voxels(counts, 100, 7)
+    for k in range(len(a)):
+        i, j = divmod(k, len(edges_b) - 1)
+        assert edges_a[i] <= a[k] < edges_a[i + 1] and edges_b[j] <= b[k] < edges_b[j + 1]
+        expected = _six(voxels, lambda x, y: edges_a[i] <= x < edges_a[i + 1]
+                        and edges_b[j] <= y < edges_b[j + 1])
+        assert [int(s[k]) for s in sums] == expected
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_threshold_sums_are_the_exact_sums_of_each_set(big):
+    """Every set of :func:`threshold_sums` against Python integers, with
+    counts and values whose products overflow int64 (``big``: the Python-
+    integer path)."""
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 50, (7, 6)).astype(np.int64)
+    base = 0
+    if big:
+        counts[counts > 0] += 2**40
+        base = 2**30
+    axis_a, axis_b = Axis(-2, 4, base=base, step=0.5), Axis(-1, 4, base=base)
+    table = JointTable(JointCells.from_dense(counts), axis_a, axis_b)
+    if big:
+        assert table.n * (base + 5) ** 2 >= 2**62  # the int64 path would not be safe here
+    gate_a, gate_b, above_a, above_b = 1, 2, 2, 3
+    sums = threshold_sums(table, gate_a, gate_b, above_a, above_b)
+    voxels = _voxels(counts, -2, -1)
+    zero_a, zero_b = -base, -base  # ge_gate(0): the unit whose data value is 0
+
+    def data(rule, channel, axis):
+        n, sa, sb = _six(voxels, rule)[:3]
+        return float((sa if channel == "a" else sb) + axis.base * n) * axis.step
+
+    assert sums.total_a == data(lambda a, b: True, "a", axis_a)
+    assert sums.total_b == data(lambda a, b: True, "b", axis_b)
+    assert sums.coloc2_a == data(lambda a, b: b >= gate_b and b > zero_b, "a", axis_a)
+    assert sums.coloc2_b == data(lambda a, b: a >= gate_a and a > zero_a, "b", axis_b)
+    assert sums.den_a == data(lambda a, b: a >= gate_a, "a", axis_a)
+    assert sums.den_b == data(lambda a, b: b >= gate_b, "b", axis_b)
+    for got, rule in ((sums.below, lambda a, b: a < gate_a or b < gate_b),
+                      (sums.above, lambda a, b: a >= above_a or b >= above_b),
+                      (sums.both, lambda a, b: a >= gate_a and b >= gate_b)):
+        assert [int(x[0]) for x in got] == _six(voxels, rule)
