@@ -564,7 +564,7 @@ def _above_complement(walk: Walk, gates, row: _Row, first: int, words):
     cell = int(staircase.cells([row.axis_a.clamp(gates[0])], [row.axis_b.clamp(gates[1])])[0])
     if cell < 0:
         return None
-    return [x[cell] for x in _cell_sums(words, first, len(staircase.gate_a)).suffix()]
+    return [x[cell + 1:].sum() for x in _cell_sums(words, first, len(staircase.gate_a))]
 
 
 def _ints(record, number: int) -> list:

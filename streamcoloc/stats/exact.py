@@ -50,7 +50,11 @@ def normalize(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_int(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Python integers (an object array) holding ``hi * 2**32 + lo``."""
+    """Python integers (an object array) holding ``hi * 2**32 + lo`` (formed
+    in int64 when every |hi| < 2**30 and |lo| < 2**61: nothing can overflow)."""
+    if hi.size == 0 or (max(int(hi.max()), -int(hi.min())) < 2**30
+                        and max(int(lo.max()), -int(lo.min())) < 2**61):
+        return ((hi << _SHIFT) + lo).astype(object)
     return hi.astype(object) * (1 << _SHIFT) + lo.astype(object)
 
 

@@ -51,9 +51,9 @@ MAX_CELLS = 2**24
 #: channels); a wider row keeps marginals.
 MAX_ROW_CELLS = 2**24
 #: A chunk's row with fewer than 1/SPARSE_ROW voxels per cell of its extent
-#: finds its non-empty cells by sorting those its voxels touched rather than
-#: scanning the extent (sorting costs ~log2(voxels) per voxel, the scan ~1/8
-#: of a voxel's count per cell).
+#: sorts its voxels' cells rather than counting them in the scratch table and
+#: scanning its extent (sorting costs ~log2(voxels) per voxel, the scan ~1/8
+#: of a voxel's count per cell, and a large scratch misses the caches).
 SPARSE_ROW = 64
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
@@ -170,9 +170,9 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
 
     Each row is counted alone in ``scratch`` (int32 zeros, at least the
     largest row's cells), whose non-empty cells are then copied out in
-    row-major order and reset: by a scan of the row's extent, or, for a row
-    with far fewer voxels than cells (:data:`SPARSE_ROW`: small regions of
-    wide-ranged data), by sorting the cells its voxels touched.  Returns
+    row-major order and reset by a scan of the row's extent; a row with far
+    fewer voxels than cells (:data:`SPARSE_ROW`: small regions of wide-ranged
+    data) skips the scratch: its voxels' cells are sorted and counted.  Returns
     ``(cells, counts, offsets)``: the cells of row ``i`` are
     ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
     ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel counts.
@@ -183,7 +183,7 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
     capacity = 1024
     cells = np.empty(capacity, np.int64)
     counts = np.empty(capacity, np.int64)
-    touched = np.empty(0, np.int64)
+    touched = spare = np.empty(0, np.int64)
     n = 0
     for i in range(rows.shape[0]):
         region, s, k = rows[i, 0], rows[i, 1], rows[i, 2]
@@ -196,7 +196,8 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
         sparse = extents[i, N] * SPARSE_ROW < size
         if sparse and touched.size < extents[i, N]:
             touched = np.empty(extents[i, N], np.int64)
-        m = 0  # cells touched (sparse rows)
+            spare = np.empty(extents[i, N], np.int64)
+        m = 0  # voxels' cells (sparse rows)
         group = (s if n_label_planes > 1 else 0) * n_regions + region
         for t in range(first[group], first[group + 1]):
             r = order[t]
@@ -207,10 +208,8 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
                 for q in range(a.size):
                     c = _cell(a[q], b[q], plain, set_a, set_b, shift_a, shift_b, origin, width_b)
                     if c >= 0:
-                        if scratch[c] == 0:
-                            touched[m] = c
-                            m += 1
-                        scratch[c] += 1
+                        touched[m] = c
+                        m += 1
             else:
                 for q in range(a.size):
                     c = _cell(a[q], b[q], plain, set_a, set_b, shift_a, shift_b, origin, width_b)
@@ -222,12 +221,13 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
             cells = _grown(cells, n, capacity)
             counts = _grown(counts, n, capacity)
         if sparse:
-            touched[:m].sort()
-            for c in touched[:m]:
-                cells[n] = c
-                counts[n] = scratch[c]
-                scratch[c] = 0
-                n += 1
+            _radix_sort(touched[:m], spare[:m], size)
+            for q in range(m):
+                if q == 0 or touched[q] != touched[q - 1]:
+                    cells[n] = touched[q]
+                    counts[n] = 0
+                    n += 1
+                counts[n - 1] += 1
         else:
             for c in range(size):
                 if scratch[c]:
@@ -237,6 +237,29 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
                     n += 1
         offsets[i + 1] = n
     return cells[:n].copy(), counts[:n].copy(), offsets
+
+
+@numba.njit(nogil=True, cache=True)
+def _radix_sort(keys, spare, bound):
+    """Sort ``keys`` (0 ≤ key < ``bound``) in place: least significant
+    digit first, 12 bits per pass, ``spare`` as large as ``keys``."""
+    count = np.empty(4097, np.int64)
+    source, target = keys, spare
+    shift, passes = 0, 0
+    while (bound - 1) >> shift or passes == 0:
+        count[:] = 0
+        for key in source:
+            count[((key >> shift) & 4095) + 1] += 1
+        for d in range(4096):
+            count[d + 1] += count[d]
+        for key in source:
+            digit = (key >> shift) & 4095
+            target[count[digit]] = key
+            count[digit] += 1
+        source, target = target, source
+        shift, passes = shift + 12, passes + 1
+    if passes % 2:
+        keys[:] = spare
 
 
 @numba.njit(inline="always")

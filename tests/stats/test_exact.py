@@ -58,3 +58,14 @@ def test_difference_of_products_rounds_once_like_python_integers():
         x, y, z, w = (np.asarray(v, np.int64) for v in (x, y, z, w))
         expected = [float(int(p) * int(q) - int(r) * int(s)) for p, q, r, s in zip(x, y, z, w)]
         np.testing.assert_array_equal(_difference(x, y, z, w), expected)
+
+
+def test_to_int_on_its_int64_and_python_integer_paths():
+    hi = np.array([0, -1, 2**29, -(2**30) + 1, 5], np.int64)
+    lo = np.array([0, 2**32 - 1, 7, 3, 2**40], np.int64)  # the last word not canonical
+    expected = [int(h) * 2**32 + int(v) for h, v in zip(hi, lo)]
+    assert list(exact.to_int(hi, lo)) == expected  # int64 path
+    hi[0] = 2**40
+    expected[0] = 2**72
+    assert list(exact.to_int(hi, lo)) == expected  # Python integers
+    assert exact.to_int(hi[:0], lo[:0]).size == 0
