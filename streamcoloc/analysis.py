@@ -151,10 +151,11 @@ def kendall(a, b, mask=None):
     """Kendall's tau-b and its tie-corrected asymptotic p-value.
 
     Equal to ``scipy.stats.kendalltau(a, b, method='asymptotic')`` on the
-    region's voxels.  Exact for integer data while the joint tables of all
-    regions fit ``max_table_cells`` (by default 2**24 cells: one 4096 ×
-    4096 table, or 256 regions of 256 × 256); beyond, the values are binned
-    coarser (a note says so) and tau-b is that of the binned values.
+    region's voxels.  Exact for integer data while the non-empty cells of
+    the joint tables of all regions fit ``max_table_cells`` (by default
+    2**26: four full 4096 × 4096 tables, or thousands of regions); beyond,
+    the values are binned coarser (a note says so) and tau-b is that of the
+    binned values.
     """
     row = _single(a, b, mask, Options(metrics=("kendall",)))
     return row["kendall"], row["kendall_pvalue"]
@@ -321,9 +322,9 @@ def analyse_pairwise(a, b, *, label_mask=None, metrics=ALL_METRICS, threshold_me
     percentile, percent_of_max : float
         Parameters of the 'percentile' and 'percent-of-max' methods.
     max_table_cells : int
-        Memory budget (cells, 8 bytes each) of the joint histograms of all
-        (region, slice, pair) rows; beyond it a second read computes the
-        joint quantities voxel by voxel.
+        Memory budget (non-empty cells, 16 bytes each) of the joint
+        histograms of all (region, slice, pair) rows; beyond it a second read
+        computes the joint quantities voxel by voxel.
     diagnostics : sequence of str
         Any of 'cytofluorogram', 'ccf', 'ica', 'randomization': computed
         for the pair over the image (the labelled voxels, with a label image
