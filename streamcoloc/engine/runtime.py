@@ -28,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,31 +178,12 @@ def progress(parts: list, block_bytes: float):
 
 def parallelism() -> int:
     """Tasks the current scheduler runs at once: the threads of the workers
-    of an active dask.distributed client, else :func:`local_threads`."""
+    of an active dask.distributed client, else the threaded scheduler's
+    (dask's ``num_workers`` setting, or the CPU count)."""
     client = _client()
     if client is not None:
         return max(1, sum(client.nthreads().values()))
-    return local_threads()
-
-
-def local_threads() -> int:
-    """Threads of this process's threaded scheduler: dask's ``num_workers``
-    setting, or the CPU count; 1 under the synchronous scheduler."""
-    if dask.config.get("scheduler", None) in ("sync", "synchronous", "single-threaded"):
-        return 1
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
-
-
-def map_local(func, items) -> list:
-    """``[func(item) for item in items]`` on :func:`local_threads` threads of
-    this process (finalization on the driver, whatever runs the passes);
-    worth it where ``func`` spends its time in NumPy or in nogil kernels."""
-    items = list(items)
-    threads = min(local_threads(), len(items))
-    if threads <= 1:
-        return [func(item) for item in items]
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(func, items))
 
 
 def _client():

@@ -12,12 +12,14 @@ thresholded Manders and Pearson, RWC and auto thresholds.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
-from . import ranks
+from . import ranks, sums
 from .costes import Axis, Staircase
 from .histograms import JointCells
-from .sums import Sums, suffix_pearson
+from .sums import Sums
 from .thresholded import ThresholdSums
 
 
@@ -26,8 +28,15 @@ class JointTable:
         self.table = table
         self.axis_a, self.axis_b = axis_a, axis_b
         self._cells = self.table.counts
-        self._a = self.table.rows + axis_a.lo  # values in histogram units
-        self._b = self.table.columns + axis_b.lo
+
+    @cached_property
+    def _a(self) -> np.ndarray:
+        """Each cell's value of a in histogram units (as ``_b`` of b)."""
+        return self.table.rows + self.axis_a.lo
+
+    @cached_property
+    def _b(self) -> np.ndarray:
+        return self.table.columns + self.axis_b.lo
 
     @property
     def n(self) -> int:
@@ -50,13 +59,20 @@ class JointTable:
 
     def below(self, staircase: Staircase):
         """``(r, n)``: Pearson's r and the voxel count of the below set at
-        every cell of a Costes staircase (:func:`~.sums.suffix_pearson`: a
-        voxel is below at the cells before its cut-off cell)."""
+        every cell of a Costes staircase: a voxel is below at the cells before
+        its cut-off cell (:meth:`~.costes.Staircase.cell_of_cutoffs`)."""
         # K per value of each axis (a few thousand), then per cell by lookup
         ka = staircase.cutoffs(self.axis_a.lo + np.arange(self.table.shape[0]), "a")
         kb = staircase.cutoffs(self.axis_b.lo + np.arange(self.table.shape[1]), "b")
+        how = sums.LARGER if staircase.kind == "or" else sums.SMALLER
+        n_cells = len(staircase.gate_a) + 1
+        fast = self._keyed(ka, kb, how, 0, n_cells)
+        if fast is not None:
+            return sums.suffix_pearson(fast)
         group = staircase.cell_of_cutoffs(ka[self.table.rows], kb[self.table.columns])
-        return suffix_pearson(self._cells, self._a, self._b, group, len(staircase.gate_a) + 1)
+        after = Sums.of_cells(self._cells, self._a, self._b, group, n_cells).suffix()
+        after = Sums(*(x[:-1] for x in after))
+        return sums.pearson(after), np.asarray(after.n, dtype=np.float64)
 
     def box_sums(self, cuts_a, cuts_b):
         """``(sums, a, b)``: the six sums of the voxels in each box of the
@@ -69,15 +85,26 @@ class JointTable:
         ``rule(a, b)`` picks the boxes of the set it defines."""
         cuts_a, cuts_b = np.unique(cuts_a), np.unique(cuts_b)
         box_a = np.searchsorted(cuts_a, self.axis_a.lo + np.arange(self.table.shape[0]),
-                                side="right")[self.table.rows]
+                                side="right")
         box_b = np.searchsorted(cuts_b, self.axis_b.lo + np.arange(self.table.shape[1]),
-                                side="right")[self.table.columns]
-        n_b = cuts_b.size + 1
-        sums = Sums.of_cells(self._cells, self._a, self._b, box_a * n_b + box_b,
-                             (cuts_a.size + 1) * n_b)
+                                side="right")
+        n_a, n_b = cuts_a.size + 1, cuts_b.size + 1
+        fast = self._keyed(box_a, box_b, sums.GRID, n_b, n_a * n_b)
+        if fast is not None:
+            boxes = Sums(*(column.astype(object) for column in fast.T))
+        else:
+            boxes = Sums.of_cells(self._cells, self._a, self._b,
+                                  box_a[self.table.rows] * n_b + box_b[self.table.columns],
+                                  n_a * n_b)
         value_a = np.concatenate([[cuts_a[0] - 1], cuts_a])  # the lowest value of each box
         value_b = np.concatenate([[cuts_b[0] - 1], cuts_b])
-        return sums, np.repeat(value_a, n_b), np.tile(value_b, cuts_a.size + 1)
+        return boxes, np.repeat(value_a, n_b), np.tile(value_b, n_a)
+
+    def _keyed(self, key_a, key_b, how, n_keys_b, n_groups):
+        """:func:`~.sums.keyed_sums` of this table's cells (None on overflow)."""
+        return sums.keyed_sums(self.table.cells, self._cells, self.table.shape[1],
+                               self.axis_a.lo, self.axis_b.lo, key_a, key_b, how, n_keys_b,
+                               n_groups)
 
     def below_at(self, gate_a: int, gate_b: int, kind: str) -> Sums:
         """Below-set sums of one gate pair (the walks' fallback)."""
@@ -95,12 +122,24 @@ class JointTable:
 
     def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
         """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,
-        as doubles): see :func:`icq_from_counts`."""
-        da = np.sign(self.axis_a.data(self._a) - mean_a)
-        db = np.sign(self.axis_b.data(self._b) - mean_b)
-        product = da * db
-        return icq_from_counts(int(self._cells[product > 0].sum()),
-                               int(self._cells[product == 0].sum()), self.n, convention)
+        as doubles): see :func:`icq_from_counts`.  The voxels are counted
+        by the signs of their row and column (sign + 1 as keys: a 3 × 3 grid)."""
+        sign_a = np.sign(self.axis_a.data(self.axis_a.lo + np.arange(self.table.shape[0]))
+                         - mean_a)
+        sign_b = np.sign(self.axis_b.data(self.axis_b.lo + np.arange(self.table.shape[1]))
+                         - mean_b)
+        finite = np.isfinite(sign_a).all() and np.isfinite(sign_b).all()
+        by_sign = self._keyed(sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1,
+                              sums.GRID, 3, 9) if finite else None
+        if by_sign is None:  # a NaN mean (no product counts) or sums beyond int64
+            product = sign_a[self.table.rows] * sign_b[self.table.columns]
+            positive = int(self._cells[product > 0].sum())
+            zero = int(self._cells[product == 0].sum())
+        else:
+            count = by_sign[:, 0].reshape(3, 3)  # [sign_a + 1, sign_b + 1]
+            positive = int(count[0, 0] + count[2, 2])
+            zero = int(count[1].sum() + count[:, 1].sum() - count[1, 1])
+        return icq_from_counts(positive, zero, self.n, convention)
 
     def rwc_numerators(self, selected: np.ndarray):
         """Σ a·W and Σ b·W over the selected cells for CellProfiler's RWC:
@@ -156,7 +195,7 @@ def threshold_sums(table: JointTable, gate_a: int, gate_b: int, above_a: int, ab
     every = over(np.ones(a.size, bool))
     coloc2_a, coloc2_b = over((b >= gate_b) & (b > zero_b)), over((a >= gate_a) & (a > zero_a))
     den_a, den_b = over(a >= gate_a), over(b >= gate_b)
-    sums = ThresholdSums(
+    result = ThresholdSums(
         table.axis_a, table.axis_b,
         data_sum(every, table.axis_a, "a"), data_sum(every, table.axis_b, "b"),
         data_sum(coloc2_a, table.axis_a, "a"), data_sum(coloc2_b, table.axis_b, "b"),
@@ -164,6 +203,6 @@ def threshold_sums(table: JointTable, gate_a: int, gate_b: int, above_a: int, ab
         below=over((a < gate_a) | (b < gate_b)), above=over((a >= above_a) | (b >= above_b)),
         both=over((a >= gate_a) & (b >= gate_b)))
     if rwc:
-        sums.rwc_a, sums.rwc_b = table.rwc_numerators(
+        result.rwc_a, result.rwc_b = table.rwc_numerators(
             table.select(lambda a, b: (a >= gate_a) & (b >= gate_b)))
-    return sums
+    return result

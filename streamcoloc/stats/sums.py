@@ -72,16 +72,37 @@ def _sums_fit_int64(count, a, b) -> bool:
     return int(count.sum()) * max(big, 1) ** 2 < 2**62
 
 
-def suffix_pearson(counts, a_values, b_values, group, n_groups: int):
-    """``(r, n)`` over the voxels of the groups after g, for every g <
-    ``n_groups`` − 1 (cells as in :meth:`Sums.of_cells`): one pass of int64
-    sums and :func:`pearson` of each suffix, Python integers when the sums
-    could overflow."""
-    count, a, b, group = _int64(counts, a_values, b_values, group)
-    if _sums_fit_int64(count, a, b):
-        return _suffix_pearson(count, a, b, group, n_groups)
-    after = Sums(*(x[:-1] for x in Sums.of_cells(count, a, b, group, n_groups).suffix()))
-    return pearson(after), np.asarray(after.n, dtype=np.float64)
+#: How :func:`keyed_sums` combines a cell's row key and column key into its set.
+GRID, LARGER, SMALLER = 0, 1, 2
+
+
+def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, how: int,
+               n_keys_b: int, n_groups: int):
+    """(n_groups, 6) int64 sums of joint-table cells grouped by a key of
+    their row and one of their column (keys ≥ 0): cell ``i·width_b + j``
+    (values ``lo_a + i``, ``lo_b + j``) goes to set ``key_a[i]·n_keys_b +
+    key_b[j]`` (``how`` = GRID), ``max`` (LARGER) or ``min`` (SMALLER) of the
+    two, which must be below ``n_groups``.  One pass, no per-cell arrays;
+    None when a sum could overflow int64 (see :meth:`Sums.of_cells`, whose
+    Python-integer path then applies)."""
+    counts = np.asarray(counts).astype(np.int64, copy=False)
+    big = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1), 1)
+    if int(counts.sum()) * big * big >= 2**62:
+        return None
+    key_a, key_b = np.asarray(key_a, np.int64), np.asarray(key_b, np.int64)
+    top = {GRID: (key_a.max(initial=0) * n_keys_b + key_b.max(initial=0)),
+           LARGER: max(key_a.max(initial=0), key_b.max(initial=0)),
+           SMALLER: min(key_a.max(initial=0), key_b.max(initial=0))}[how]
+    if min(key_a.min(initial=0), key_b.min(initial=0)) < 0 or top >= n_groups:
+        raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
+    return _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups)
+
+
+def suffix_pearson(sums: np.ndarray):
+    """``(r, n)`` of the voxels of the sets after g, for every g but the
+    last, from (n_groups, 6) int64 sums (:func:`keyed_sums`): :func:`pearson`
+    of each suffix in one pass."""
+    return _suffix_pearson(np.asarray(sums, np.int64))
 
 
 def pearson(s: Sums) -> np.ndarray:
@@ -132,9 +153,8 @@ def _pearson_int64(n, a, b, aa, bb, ab):
 
 
 @numba.njit(nogil=True, cache=True)
-def _suffix_pearson(count, a, b, group, n_groups):
-    """:func:`suffix_pearson` when every sum fits int64."""
-    sums = _grouped_sums(count, a, b, group, n_groups)
+def _suffix_pearson(sums):
+    n_groups = sums.shape[0]
     r, n = np.empty(max(n_groups - 1, 0)), np.empty(max(n_groups - 1, 0))
     s = np.zeros(6, np.int64)
     for g in range(n_groups - 1, 0, -1):
@@ -142,6 +162,28 @@ def _suffix_pearson(count, a, b, group, n_groups):
         r[g - 1] = _r(s[0], s[1], s[2], s[3], s[4], s[5])
         n[g - 1] = s[0]
     return r, n
+
+
+@numba.njit(nogil=True, cache=True)
+def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups):
+    out = np.zeros((n_groups, 6), np.int64)
+    for k in range(cells.size):
+        i, j = cells[k] // width_b, cells[k] % width_b
+        if how == GRID:
+            g = key_a[i] * n_keys_b + key_b[j]
+        elif how == LARGER:
+            g = max(key_a[i], key_b[j])
+        else:
+            g = min(key_a[i], key_b[j])
+        row = out[g]
+        c, x, y = counts[k], lo_a + i, lo_b + j
+        row[0] += c
+        row[1] += c * x
+        row[2] += c * y
+        row[3] += c * x * x
+        row[4] += c * y * y
+        row[5] += c * x * y
+    return out
 
 
 @numba.njit(nogil=True, cache=True)

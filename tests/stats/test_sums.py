@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from streamcoloc.stats.sums import Sums, pearson, suffix_pearson
+from streamcoloc.stats.sums import GRID, LARGER, SMALLER, Sums, keyed_sums, pearson, \
+    suffix_pearson
 
 
 def reference(counts, a, b, group, n_groups):
@@ -57,16 +58,36 @@ def test_pearson_and_suffix_pearson_round_like_python_integers(big):
     bit-identical r; suffix_pearson is pearson of the sets after each group."""
     rng = np.random.default_rng(big)
     n, n_groups = 400, 9
-    counts = rng.integers(1, 10**6, n)
+    counts = rng.integers(1, 10**6 if big > 2**20 else 10**3, n)  # int64 sums up to 2**20
     a = rng.integers(big - 50, big, n)  # bright and low-variance: numerators cancel
     b = a + rng.integers(-3, 4, n)
     group = rng.integers(0, n_groups, n)
     group[:n_groups] = np.arange(n_groups)
     sums = Sums.of_cells(counts, a, b, group, n_groups)
     np.testing.assert_array_equal(pearson(sums), _python_pearson(sums))
-    after = Sums(*(x[:-1] for x in sums.suffix()))
-    r, voxels = suffix_pearson(counts, a, b, group, n_groups)
-    np.testing.assert_array_equal(r, _python_pearson(after))
-    np.testing.assert_array_equal(voxels, [float(v) for v in after.n])
     constant = Sums.of_cells(counts, np.full(n, big), b, group, n_groups)
     assert np.isnan(pearson(constant)).all()
+    if max(abs(int(v)) for x in sums for v in x) < 2**62:  # sums within int64
+        after = Sums(*(x[:-1] for x in sums.suffix()))
+        r, voxels = suffix_pearson(np.array([list(map(int, x)) for x in sums]).T)
+        np.testing.assert_array_equal(r, _python_pearson(after))
+        np.testing.assert_array_equal(voxels, [float(v) for v in after.n])
+
+
+@pytest.mark.parametrize("how", [GRID, LARGER, SMALLER])
+def test_keyed_sums_group_cells_by_their_row_and_column_keys(how):
+    rng = np.random.default_rng(how)
+    width_a, width_b, lo_a, lo_b = 30, 20, -7, 100
+    cells = np.sort(rng.choice(width_a * width_b, 250, replace=False))
+    counts = rng.integers(1, 1000, cells.size)
+    key_a, key_b = rng.integers(0, 4, width_a), rng.integers(0, 3, width_b)
+    i, j = cells // width_b, cells % width_b
+    group = {GRID: key_a[i] * 3 + key_b[j], LARGER: np.maximum(key_a[i], key_b[j]),
+             SMALLER: np.minimum(key_a[i], key_b[j])}[how]
+    got = keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12)
+    expected = Sums.of_cells(counts, i + lo_a, j + lo_b, group, 12)
+    assert got.tolist() == [list(map(int, row)) for row in zip(*expected)]
+    assert keyed_sums(cells, counts * 2**40, width_b, lo_a, lo_b, key_a, key_b, how, 3,
+                      12) is None  # sums beyond int64: the caller's Python integers
+    with pytest.raises(ValueError, match="beyond"):
+        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 2)
