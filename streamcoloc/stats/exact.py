@@ -109,3 +109,17 @@ def difference_of_products(x, y, z, w):
     h1, l1 = _product(x, y)
     h2, l2 = _product(z, w)
     return _rounded(h1 - h2 - (_ONE if l1 < l2 else _ZERO), l1 - l2)
+
+
+@numba.njit(inline="always")
+def add_product(hi, lo, x, y):
+    """128-bit two's complement words (hi, lo) plus x·y (int64 x, y)."""
+    h, low = _product(x, y)
+    total = lo + low
+    return hi + h + (_ONE if total < lo else _ZERO), total
+
+
+def words_to_int(hi, lo) -> int:
+    """The Python integer held by 128-bit two's complement words."""
+    value = (int(hi) << 64) | int(lo)
+    return value - (1 << 128) if value >> 127 else value

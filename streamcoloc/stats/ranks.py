@@ -17,6 +17,8 @@ import numba
 import numpy as np
 from scipy import special as _special
 
+from . import exact
+
 
 def centred_ranks(counts: np.ndarray) -> np.ndarray:
     """Doubled centred mid-ranks ``2·midrank − (n + 1)`` of each value of a
@@ -46,17 +48,37 @@ def rank_product_sum(table) -> int:
     """Σ c_a·c_b over voxels, exact, from the non-empty cells of a joint
     histogram (:class:`~.histograms.JointCells`): per row of the table the
     int64 sum Σ_j H_ij·c_b(j) (exact while n·max|c| < 2**63, i.e. n <
-    3·10**9; Python integers beyond), then Σ_i c_a(i)·that in Python integers."""
+    3·10**9), then Σ_i c_a(i)·that in 128 bits, in one pass
+    (:func:`_rank_products`); Python integers beyond."""
     counts_a, counts_b = table.marginals()
     ca, cb = centred_ranks(counts_a), centred_ranks(counts_b)
-    rows, columns, counts = table.rows, table.columns, table.counts
-    if rows.size == 0:
+    if table.cells.size == 0:
         return 0
-    if int(counts_a.sum()) >= 3 * 10**9:
-        counts, cb = counts.astype(object), cb.astype(object)
+    if int(counts_a.sum()) < 3 * 10**9:
+        return exact.words_to_int(*_rank_products(
+            table.cells, table.counts.astype(np.int64, copy=False), table.shape[1], ca, cb))
+    rows, columns = table.rows, table.columns
     first = np.flatnonzero(np.diff(rows, prepend=-1))  # rows ascending: one run per row
-    inner = np.add.reduceat(counts * cb[columns], first)
+    inner = np.add.reduceat(table.counts.astype(object) * cb.astype(object)[columns], first)
     return _product_sum(ca[rows[first]], inner)
+
+
+@numba.njit(nogil=True, cache=True)
+def _rank_products(cells, counts, width_b, ca, cb):
+    """Σ counts·ca[row]·cb[column] over row-major ``cells`` (ascending) as
+    128-bit words: an int64 sum per row, times its ca, added in 128 bits."""
+    hi, lo = np.uint64(0), np.uint64(0)
+    current, inner, first = -1, np.int64(0), 0
+    for k in range(cells.size):
+        if current < 0 or cells[k] >= first + width_b:  # a new row (one division each)
+            if current >= 0:
+                hi, lo = exact.add_product(hi, lo, ca[current], inner)
+            current, inner = cells[k] // width_b, np.int64(0)
+            first = current * width_b
+        inner += counts[k] * cb[cells[k] - first]
+    if current >= 0:
+        hi, lo = exact.add_product(hi, lo, ca[current], inner)
+    return hi, lo
 
 
 def spearman(product_sum, counts_a, counts_b):
@@ -106,10 +128,10 @@ def kendall(table):
     """
     rows, cols = table.marginals()
     n = int(rows.sum())
-    exact = n < 3 * 10**9
-    s = _concordance(table.rows, table.columns,
-                     table.counts.astype(np.int64 if exact else np.float64), cols.size)
-    s = int(s) if exact else float(s)
+    exact_sums = n < 3 * 10**9
+    s = _concordance(table.cells, table.shape[1],
+                     table.counts.astype(np.int64 if exact_sums else np.float64))
+    s = int(s) if exact_sums else float(s)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
     y_tie, y0, y1 = _ties(cols)
@@ -125,25 +147,27 @@ def kendall(table):
 
 
 @numba.njit(nogil=True, cache=True)
-def _concordance(rows, columns, counts, n_columns):
-    """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (``rows``
-    ascending): C_ij (D_ij) counts the voxels in rows i' > i and columns
-    j' > j (j' < j).  One sweep from the last row up, the column totals of
-    the rows below in a Fenwick tree: O(cells · log columns)."""
+def _concordance(cells, n_columns, counts):
+    """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (row-major
+    indices, ascending): C_ij (D_ij) counts the voxels in rows i' > i and
+    columns j' > j (j' < j).  One sweep from the last row up, the column
+    totals of the rows below in a Fenwick tree: O(cells · log columns)."""
     tree = np.zeros(n_columns + 1, counts.dtype)
     below = counts.dtype.type(0)
     s = counts.dtype.type(0)
-    end = rows.size
+    end = cells.size
     while end > 0:
         start = end - 1
-        while start > 0 and rows[start - 1] == rows[end - 1]:
+        first = cells[end - 1] // n_columns * n_columns  # the row's first cell index
+        while start > 0 and cells[start - 1] >= first:
             start -= 1
         for k in range(start, end):
-            before = _prefix(tree, columns[k])  # columns j' < j
-            after = below - _prefix(tree, columns[k] + 1)  # columns j' > j
+            column = cells[k] - first
+            before = _prefix(tree, column)  # columns j' < j
+            after = below - _prefix(tree, column + 1)  # columns j' > j
             s += counts[k] * (after - before)
         for k in range(start, end):
-            j = columns[k] + 1
+            j = cells[k] - first + 1
             while j <= n_columns:
                 tree[j] += counts[k]
                 j += j & -j

@@ -78,8 +78,8 @@ GRID, LARGER, SMALLER = 0, 1, 2
 
 def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, how: int,
                n_keys_b: int, n_groups: int):
-    """(n_groups, 6) int64 sums of joint-table cells grouped by a key of
-    their row and one of their column (keys ≥ 0): cell ``i·width_b + j``
+    """(n_groups, 6) int64 sums of joint-table cells (ascending) grouped by a
+    key of their row and one of their column (keys ≥ 0): cell ``i·width_b + j``
     (values ``lo_a + i``, ``lo_b + j``) goes to set ``key_a[i]·n_keys_b +
     key_b[j]`` (``how`` = GRID), ``max`` (LARGER) or ``min`` (SMALLER) of the
     two, which must be below ``n_groups``.  One pass, no per-cell arrays;
@@ -167,8 +167,12 @@ def _suffix_pearson(sums):
 @numba.njit(nogil=True, cache=True)
 def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups):
     out = np.zeros((n_groups, 6), np.int64)
-    for k in range(cells.size):
-        i, j = cells[k] // width_b, cells[k] % width_b
+    i, first = -1, 0
+    for k in range(cells.size):  # ascending: one division per table row
+        if i < 0 or cells[k] >= first + width_b:
+            i = cells[k] // width_b
+            first = i * width_b
+        j = cells[k] - first
         if how == GRID:
             g = key_a[i] * n_keys_b + key_b[j]
         elif how == LARGER:

@@ -69,3 +69,23 @@ def test_to_int_on_its_int64_and_python_integer_paths():
     expected[0] = 2**72
     assert list(exact.to_int(hi, lo)) == expected  # Python integers
     assert exact.to_int(hi[:0], lo[:0]).size == 0
+
+
+def test_products_added_in_128_bits_give_the_python_integer():
+    import numba
+
+    @numba.njit
+    def total(x, y):
+        hi, lo = np.uint64(0), np.uint64(0)
+        for k in range(x.size):
+            hi, lo = exact.add_product(hi, lo, x[k], y[k])
+        return hi, lo
+
+    rng = np.random.default_rng(3)
+    for sign in (1, -1):
+        x = rng.integers(-(2**62), 2**62, 50) * sign
+        y = rng.integers(0, 2**62, 50)
+        x[:3] = [2**63 - 1, -(2**63), 0]
+        expected = sum(int(a) * int(b) for a, b in zip(x, y))
+        assert exact.words_to_int(*total(x, y)) == expected
+    assert exact.words_to_int(*total(np.array([-1]), np.array([1]))) == -1
