@@ -69,9 +69,10 @@ COARSE = (2, 8, 8)  # label image resolution step (voxels) per axis
 #: The many-cells label image: every cell cut by a grid of boxes this size
 #: (voxels per axis), each piece a region (thousands of small regions).
 CELL_GRID = (8, 64, 64)
-#: napari-colocalization's time for the many-cells image is estimated from a
-#: run on every NAPARI_SUBSET-th region (its cost grows linearly with them).
-NAPARI_SUBSET = 25
+#: napari-colocalization's time for the many-cells image is extrapolated
+#: from runs on random samples of 1/NAPARI_SUBSET and 2/NAPARI_SUBSET of the
+#: regions (its cost is linear in them: a full-volume mask per region).
+NAPARI_SUBSET = 50
 GIB = 2**30
 #: zarr 3 decodes every stored chunk of a requested block concurrently into
 #: buffers of its own before copying them into the block, so reading a block
@@ -214,9 +215,10 @@ def folder_bytes(path) -> int:
 
 def check_disk(folder: Path, shape, what: str) -> None:
     """Refuse clearly when the file system cannot hold the data (upper bound:
-    uncompressed channels, a quarter of the raw labels, 1 GiB margin)."""
+    uncompressed channels, a quarter of the raw size of each of the two label
+    images, 1 GiB margin)."""
     voxels = math.prod(shape)
-    needed = 2 * voxels * 2 + voxels * 4 // 4 + GIB
+    needed = 2 * voxels * 2 + 2 * (voxels * 4 // 4) + GIB  # two label images
     free = shutil.disk_usage(folder).free
     if free < needed:
         sys.exit(f"bench_pixel: not enough free disk for the {what} data in {folder}: need "
@@ -380,9 +382,11 @@ def _napari_all_worker(args: dict) -> dict:
     a, b = channels[0], channels[1]
     key = _labels_key(args["labels"])
     labels = zarr.open_array(str(Path(paths[key]) / "0"), mode="r")[...] if key else None
-    every = args.get("every", 1)
-    if every > 1:  # every ``every``-th region only (the others background)
-        labels = np.where(np.isin(labels, np.unique(labels[labels > 0])[::every]), labels, 0)
+    keep = args.get("keep")
+    if keep is not None:  # a random sample of ``keep`` regions (the others background)
+        ids = np.unique(labels[labels > 0])
+        chosen = np.random.default_rng(keep).choice(ids, keep, replace=False)
+        labels = np.where(np.isin(labels, chosen), labels, 0)
     rss_loaded = harness.current_rss()
     start = time.perf_counter()
     rows = nc.analyse_pairwise(a, b, label_mask=labels, threshold_method="costes")
@@ -593,19 +597,15 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
     if not (napari and ensure_napari()):
         return
     for key, with_labels in cases:
-        every = NAPARI_SUBSET if key == "cells" else 1
-        ref = spawn("napari_all", paths=paths, labels=with_labels, every=every)
-        seconds = ref["seconds"] * (runs[key]["n_rows"] / len(ref["values"]) if every > 1 else 1)
+        ref, estimate, seconds = _napari_all(paths, with_labels, runs[key]["n_rows"])
         speedup = seconds / runs[key]["seconds"]
         same = ("pcc", "srcc", "overlap", "k1", "k2")  # identical definitions in both tools
         ours = runs[key]["values"]
-        if every > 1:  # napari ran on a subset of the regions
+        if estimate:  # napari ran on samples of the regions
             ours = {region: row for region, row in ours.items() if region in ref["values"]}
         worst, where, missing = compare(ours, {
             region: {c: v for c, v in row.items() if c in same}
             for region, row in ref["values"].items()})
-        estimate = (f"est. from {len(ref['values'])} of the regions: {ref['seconds']:.1f} s; "
-                    if every > 1 else "")
         line(f"napari analyse_pairwise all + costes, {key}", f"{seconds:.1f} s",
              f"{estimate}speed-up {speedup:.1f}x {verdict(speedup >= 30)} (>= 30x); peak RSS "
              f"{fmt_bytes(ref['maxrss'])} (after load {fmt_bytes(ref['rss_loaded'])})")
@@ -613,6 +613,23 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
              f"{verdict(worst <= AGREE_TOL and missing == 0)} (worst {where or '-'}; regions "
              f"only in one: {missing}); icq, tm1/tm2 differ by convention (napari's ICQ drops "
              "zero products; its Costes is its own bisection)")
+
+
+def _napari_all(paths, with_labels, n_regions: int):
+    """(run, note, seconds) of napari-colocalization with every metric: on
+    every region, or for the cut cells extrapolated linearly from two random
+    samples of k and 2k regions (k = n_regions / NAPARI_SUBSET): the time
+    at 2k plus the per-region slope times the regions left."""
+    if with_labels != "cells":
+        ref = spawn("napari_all", paths=paths, labels=with_labels)
+        return ref, "", ref["seconds"]
+    k = max(1, n_regions // NAPARI_SUBSET)
+    small = spawn("napari_all", paths=paths, labels=with_labels, keep=k)
+    ref = spawn("napari_all", paths=paths, labels=with_labels, keep=2 * k)
+    per_region = (ref["seconds"] - small["seconds"]) / k
+    seconds = ref["seconds"] + per_region * (n_regions - 2 * k)
+    return ref, (f"est.: {k} regions {small['seconds']:.1f} s, {2 * k} regions "
+                 f"{ref['seconds']:.1f} s, {per_region:.2f} s per region; "), seconds
 
 
 def bench_big(folder: Path, gib: float, chunks=(16, 512, 512)) -> None:

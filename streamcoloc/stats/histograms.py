@@ -16,8 +16,9 @@ extent ``[lo_a, hi_a] × [lo_b, hi_b]`` and either
 
 Values are integers: the channel values for integer data of at most 16 bits,
 the grid cells of :class:`~.voxels.Grid` for float data.  A chunk counts one
-row at a time in a dense scratch table sized on the row's extents in that
-chunk and keeps its non-empty cells, so a chunk's record never holds more
+row at a time, in a dense scratch table sized on the row's extents in that
+chunk (or, for a row with far fewer voxels than cells, by sorting its voxels'
+cells), and keeps its non-empty cells, so a chunk's record never holds more
 cells than voxels however many regions it meets (correlated channels fill a
 few per cent of each region's extent).  Merging re-indexes the cells on the
 union of the extents and adds equal cells, so one read suffices without
@@ -281,13 +282,22 @@ def _marginal_counts(cells, counts, width_a, width_b):
     ~40 ns per cell)."""
     totals_a, totals_b = np.zeros(width_a, np.int64), np.zeros(width_b, np.int64)
     i, first = -1, 0
-    for k in range(cells.size):  # ascending: one division per row
-        if i < 0 or cells[k] >= first + width_b:
-            i = cells[k] // width_b
-            first = i * width_b
+    for k in range(cells.size):
+        i, first = cell_row(cells[k], width_b, i, first)
         totals_a[i] += counts[k]
         totals_b[cells[k] - first] += counts[k]
     return totals_a, totals_b
+
+
+@numba.njit(inline="always")
+def cell_row(cell, width, row, first):
+    """``(row, index of the row's first cell)`` of a row-major ``cell``,
+    given those of the previous cell of an ascending sequence (``row`` −1
+    at the start): one division per new row rather than one per cell."""
+    if row < 0 or cell >= first + width:
+        row = cell // width
+        first = row * width
+    return row, first
 
 
 @numba.njit(nogil=True, cache=True)
@@ -346,7 +356,10 @@ class JointCells:
         in a table of ``shape``."""
         if len(parts) == 1 and parts[0][1:] == (0, 0) and parts[0][0].shape == tuple(shape) \
                 and parts[0][0].counts.dtype == np.int64:
-            return parts[0][0]  # a row no new block touched: as it is
+            table = parts[0][0]  # a row no new block touched: as it is, in arrays of its own
+            if table.cells.base is None and table.counts.base is None:
+                return table  # (a view would keep its chunk's whole buffer alive)
+            return cls(table.cells.copy(), table.counts.copy(), shape)
         cells = [(t.rows + da) * shape[1] + t.columns + db for t, da, db in parts]
         if len(parts) == 1:
             return cls(cells[0], parts[0][0].counts.astype(np.int64), shape)
@@ -445,7 +458,9 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     width_a = rows[:, HI_A] - rows[:, LO_A] + 1
     width_b = rows[:, HI_B] - rows[:, LO_B] + 1
     if _joint_fits(rows, None, options.max_cells):
-        scratch = np.zeros(int(_cells(rows).max(initial=0)), np.int32)
+        dense = _cells(rows)
+        dense = dense[rows[:, N] * SPARSE_ROW >= dense]  # rows counted in the scratch
+        scratch = np.zeros(int(dense.max(initial=0)), np.int32)
         cells, counts, offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift,
                                               plain, where, rows, regions.ids.size, scratch)
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],

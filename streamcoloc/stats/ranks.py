@@ -18,6 +18,7 @@ import numpy as np
 from scipy import special as _special
 
 from . import exact
+from .histograms import cell_row
 
 
 def centred_ranks(counts: np.ndarray) -> np.ndarray:
@@ -68,16 +69,16 @@ def _rank_products(cells, counts, width_b, ca, cb):
     """Σ counts·ca[row]·cb[column] over row-major ``cells`` (ascending) as
     128-bit words: an int64 sum per row, times its ca, added in 128 bits."""
     hi, lo = np.uint64(0), np.uint64(0)
-    current, inner, first = -1, np.int64(0), 0
+    row, first, inner = -1, 0, np.int64(0)
     for k in range(cells.size):
-        if current < 0 or cells[k] >= first + width_b:  # a new row (one division each)
-            if current >= 0:
-                hi, lo = exact.add_product(hi, lo, ca[current], inner)
-            current, inner = cells[k] // width_b, np.int64(0)
-            first = current * width_b
+        previous = row
+        row, first = cell_row(cells[k], width_b, row, first)
+        if row != previous and previous >= 0:
+            hi, lo = exact.add_product(hi, lo, ca[previous], inner)
+            inner = np.int64(0)
         inner += counts[k] * cb[cells[k] - first]
-    if current >= 0:
-        hi, lo = exact.add_product(hi, lo, ca[current], inner)
+    if row >= 0:
+        hi, lo = exact.add_product(hi, lo, ca[row], inner)
     return hi, lo
 
 

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from .exact import difference_of_products
+from .histograms import cell_row
 
 
 class Sums(NamedTuple):
@@ -66,10 +67,15 @@ def _int64(*arrays):
 
 
 def _sums_fit_int64(count, a, b) -> bool:
-    """Every six-sum of any set of these cells is below 2**62 in magnitude
-    (each is at most total count · max|value|²)."""
-    big = max(int(np.abs(a).max(initial=0)), int(np.abs(b).max(initial=0)))
-    return int(count.sum()) * max(big, 1) ** 2 < 2**62
+    """Every six-sum of any set of these cells is below 2**62 in magnitude."""
+    return _fit_int64(int(count.sum()), max(int(np.abs(a).max(initial=0)),
+                                            int(np.abs(b).max(initial=0))))
+
+
+def _fit_int64(total: int, largest: int) -> bool:
+    """Six-sums of ``total`` voxels of values at most ``largest`` in
+    magnitude stay below 2**62 (each is at most total · largest²)."""
+    return total * max(largest, 1) ** 2 < 2**62
 
 
 #: How :func:`keyed_sums` combines a cell's row key and column key into its set.
@@ -86,14 +92,15 @@ def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, 
     None when a sum could overflow int64 (see :meth:`Sums.of_cells`, whose
     Python-integer path then applies)."""
     counts = np.asarray(counts).astype(np.int64, copy=False)
-    big = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1), 1)
-    if int(counts.sum()) * big * big >= 2**62:
+    largest = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1))
+    if not _fit_int64(int(counts.sum()), largest):
         return None
     key_a, key_b = np.asarray(key_a, np.int64), np.asarray(key_b, np.int64)
     top = {GRID: (key_a.max(initial=0) * n_keys_b + key_b.max(initial=0)),
            LARGER: max(key_a.max(initial=0), key_b.max(initial=0)),
            SMALLER: min(key_a.max(initial=0), key_b.max(initial=0))}[how]
-    if min(key_a.min(initial=0), key_b.min(initial=0)) < 0 or top >= n_groups:
+    if min(key_a.min(initial=0), key_b.min(initial=0)) < 0 or top >= n_groups \
+            or (how == GRID and key_b.max(initial=0) >= n_keys_b):
         raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
     return _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups)
 
@@ -168,10 +175,8 @@ def _suffix_pearson(sums):
 def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups):
     out = np.zeros((n_groups, 6), np.int64)
     i, first = -1, 0
-    for k in range(cells.size):  # ascending: one division per table row
-        if i < 0 or cells[k] >= first + width_b:
-            i = cells[k] // width_b
-            first = i * width_b
+    for k in range(cells.size):
+        i, first = cell_row(cells[k], width_b, i, first)
         j = cells[k] - first
         if how == GRID:
             g = key_a[i] * n_keys_b + key_b[j]
@@ -179,15 +184,19 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
             g = max(key_a[i], key_b[j])
         else:
             g = min(key_a[i], key_b[j])
-        row = out[g]
-        c, x, y = counts[k], lo_a + i, lo_b + j
-        row[0] += c
-        row[1] += c * x
-        row[2] += c * y
-        row[3] += c * x * x
-        row[4] += c * y * y
-        row[5] += c * x * y
+        _add_six(out[g], counts[k], lo_a + i, lo_b + j)
     return out
+
+
+@numba.njit(inline="always")
+def _add_six(row, c, x, y):
+    """``c`` voxels of values (x, y) into the six sums ``row``."""
+    row[0] += c
+    row[1] += c * x
+    row[2] += c * y
+    row[3] += c * x * x
+    row[4] += c * y * y
+    row[5] += c * x * y
 
 
 @numba.njit(nogil=True, cache=True)
@@ -196,12 +205,5 @@ def _grouped_sums(count, a, b, group, n_groups):
     set (exact while every sum stays below 2**63)."""
     out = np.zeros((n_groups, 6), np.int64)
     for i in range(count.size):
-        row = out[group[i]]
-        c, x, y = count[i], a[i], b[i]
-        row[0] += c
-        row[1] += c * x
-        row[2] += c * y
-        row[3] += c * x * x
-        row[4] += c * y * y
-        row[5] += c * x * y
+        _add_six(out[group[i]], count[i], a[i], b[i])
     return out

@@ -180,7 +180,7 @@ def test_sparse_and_dense_rows_of_one_chunk():
     """A chunk's row with far fewer voxels than cells of its extent finds
     its cells by sorting those it touched, a crowded row by scanning: both
     give numpy's table, cells ascending, and leave the scratch clean for the
-    next row (one chunk holds both kinds, in both orders)."""
+    next row (one chunk holds both kinds)."""
     rng = np.random.default_rng(8)
     a = rng.integers(0, 20, (3, 30, 30)).astype(np.uint16)
     b = rng.integers(0, 20, a.shape).astype(np.uint16)

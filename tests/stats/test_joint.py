@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streamcoloc.stats.costes import Axis
+from streamcoloc.stats.costes import Axis, Staircase
 from streamcoloc.stats.histograms import JointCells
 from streamcoloc.stats.joint import JointTable, threshold_sums
 
@@ -24,18 +24,25 @@ def _six(voxels, rule):
         [a * b for _, a, b in chosen])]
 
 
+#: Values this far from 0 (histogram units) make the six-sums overflow int64:
+#: the tables' Python-integer paths.
+FAR = 2**31
+
+
+@pytest.mark.parametrize("shift", [0, FAR], ids=["int64", "python integers"])
 @pytest.mark.parametrize("cuts_a, cuts_b", [((102, 104, 104), (9,)), ((0, 100, 200), (7, 12)),
                                             ((103,), (8, 9, 10, 11))])
-def test_box_sums_are_the_exact_sums_of_each_box(cuts_a, cuts_b):
+def test_box_sums_are_the_exact_sums_of_each_box(cuts_a, cuts_b, shift):
     rng = np.random.default_rng(4)
     counts = rng.integers(0, 50, (6, 5)).astype(np.int64)
     counts[rng.random(counts.shape) < 0.3] = 0
-    table = JointTable(JointCells.from_dense(counts), Axis(100, 105), Axis(7, 11))
+    cuts_a = tuple(c + shift for c in cuts_a)
+    table = JointTable(JointCells.from_dense(counts), Axis(100 + shift, 105 + shift), Axis(7, 11))
     sums, a, b = table.box_sums(cuts_a, cuts_b)
     edges_a = [-np.inf] + sorted(set(cuts_a)) + [np.inf]
     edges_b = [-np.inf] + sorted(set(cuts_b)) + [np.inf]
     assert len(a) == (len(edges_a) - 1) * (len(edges_b) - 1)
-    voxels = _voxels(counts, 100, 7)
+    voxels = _voxels(counts, 100 + shift, 7)
     for k in range(len(a)):
         i, j = divmod(k, len(edges_b) - 1)
         assert edges_a[i] <= a[k] < edges_a[i + 1] and edges_b[j] <= b[k] < edges_b[j + 1]
@@ -78,3 +85,27 @@ def test_threshold_sums_are_the_exact_sums_of_each_set(big):
                       (sums.above, lambda a, b: a >= above_a or b >= above_b),
                       (sums.both, lambda a, b: a >= gate_a and b >= gate_b)):
         assert [int(x[0]) for x in got] == _six(voxels, rule)
+
+
+def test_below_and_icq_on_both_paths():
+    """The Costes below-set curve and ICQ of a table, and of the same table
+    moved far up (its sums beyond int64: the Python-integer paths), are
+    identical (r's numerators are exact and shift-invariant)."""
+    rng = np.random.default_rng(6)
+    counts = rng.integers(0, 40, (30, 25)).astype(np.int64)
+    counts[rng.random(counts.shape) < 0.5] = 0
+    results = []
+    for shift in (0, FAR):
+        axis_a, axis_b = Axis(10 + shift, 39 + shift), Axis(5 + shift, 29 + shift)
+        table = JointTable(JointCells.from_dense(counts), axis_a, axis_b)
+        gates = np.arange(40, 8, -2)
+        for kind in ("or", "and"):
+            staircase = Staircase(gates + shift, gates - 5 + shift, kind)
+            results.extend(table.below(staircase))
+        for convention in ("coloc2", "jacop", "napari"):
+            results.append(table.icq(22.5 + shift, 17 + shift, convention))
+            results.append(table.icq(22 + shift, 17 + shift, convention))  # products of 0
+    half = len(results) // 2
+    for fast, python in zip(results[:half], results[half:]):
+        np.testing.assert_array_equal(fast, python)  # NaN where both are NaN
+    assert np.isfinite(results[0]).sum() > 10 and len(set(results[4:half])) > 2
