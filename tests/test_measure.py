@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import warnings
 
+import dask
 import dask.array as da
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -175,3 +177,19 @@ def test_wide_integers_on_a_grid_keep_integer_thresholds(offset):
                                       row["threshold_a"], row["threshold_b"])
     for column in ("pcc_below", "pcc_above", "tm1", "tm2"):
         assert row[column] == pytest.approx(expected[column], rel=1e-12), column
+
+
+@pytest.mark.parametrize("method", ["costes", "cellprofiler-accurate", "otsu"])
+def test_rows_derived_on_threads_equal_serial_rows(method, monkeypatch):
+    """Every row on the threads (a threshold of 0 cells) or none: identical
+    tables, Costes walks included."""
+    from streamcoloc import measure
+
+    a, b, labels = _data(7)
+    monkeypatch.setattr(measure, "THREADED_ROW_CELLS", 0)
+    with dask.config.set(num_workers=2):
+        threaded = _analyse(a, b, labels, threshold_method=method)
+    monkeypatch.setattr(measure, "THREADED_ROW_CELLS", 2**62)
+    serial = _analyse(a, b, labels, threshold_method=method)
+    assert len(serial) == 4 * 2  # regions 1 and 2 (0 is background) on 4 slices
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)

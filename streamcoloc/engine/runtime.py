@@ -28,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,6 +185,21 @@ def parallelism() -> int:
     if client is not None:
         return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
+
+
+def map_local(func, items) -> list:
+    """``[func(item) for item in items]`` on this process's threads (dask's
+    ``num_workers``, or the CPU count; one under the synchronous scheduler):
+    finalization on the driver, whatever runs the passes.  Worth it only
+    where ``func`` spends most of its time in nogil kernels."""
+    items = list(items)
+    threads = 1 if dask.config.get("scheduler", None) in ("sync", "synchronous",
+                                                          "single-threaded") \
+        else int(dask.config.get("num_workers", None) or CPU_COUNT)
+    if min(threads, len(items)) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(func, items))
 
 
 def _client():

@@ -185,3 +185,23 @@ def test_parallelism_follows_the_threaded_scheduler_setting():
         assert parallelism() == CPU_COUNT
     with dask.config.set(num_workers=7):
         assert parallelism() == 7
+
+
+def test_map_local_keeps_order_and_uses_the_local_threads():
+    import threading
+
+    from streamcoloc.engine.runtime import map_local
+
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(i):  # returns only once two calls run at the same time
+        barrier.wait()
+        return i * i, threading.get_ident()
+
+    with dask.config.set(num_workers=2):
+        out = map_local(meet, range(6))
+    assert [v for v, _ in out] == [i * i for i in range(6)]
+    assert len({t for _, t in out}) == 2
+    with dask.config.set(scheduler="sync", num_workers=2):
+        threads = {t for _, t in map_local(lambda i: (i, threading.get_ident()), range(4))}
+    assert threads == {threading.get_ident()}  # the synchronous scheduler: this thread only
