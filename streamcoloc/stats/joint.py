@@ -64,15 +64,8 @@ class JointTable:
         # K per value of each axis (a few thousand), then per cell by lookup
         ka = staircase.cutoffs(self.axis_a.lo + np.arange(self.table.shape[0]), "a")
         kb = staircase.cutoffs(self.axis_b.lo + np.arange(self.table.shape[1]), "b")
-        how = sums.LARGER if staircase.kind == "or" else sums.SMALLER
-        n_cells = len(staircase.gate_a) + 1
-        fast = self._keyed(ka, kb, how, 0, n_cells)
-        if fast is not None:
-            return sums.suffix_pearson(fast)
-        group = staircase.cell_of_cutoffs(ka[self.table.rows], kb[self.table.columns])
-        after = Sums.of_cells(self._cells, self._a, self._b, group, n_cells).suffix()
-        after = Sums(*(x[:-1] for x in after))
-        return sums.pearson(after), np.asarray(after.n, dtype=np.float64)
+        how = sums.LARGER if staircase.kind == "or" else sums.SMALLER  # cell_of_cutoffs
+        return sums.suffix_pearson(self._keyed(ka, kb, how, 0, len(staircase.gate_a) + 1))
 
     def box_sums(self, cuts_a, cuts_b):
         """``(sums, a, b)``: the six sums of the voxels in each box of the
@@ -89,19 +82,14 @@ class JointTable:
         box_b = np.searchsorted(cuts_b, self.axis_b.lo + np.arange(self.table.shape[1]),
                                 side="right")
         n_a, n_b = cuts_a.size + 1, cuts_b.size + 1
-        fast = self._keyed(box_a, box_b, sums.GRID, n_b, n_a * n_b)
-        if fast is not None:
-            boxes = Sums(*(column.astype(object) for column in fast.T))
-        else:
-            boxes = Sums.of_cells(self._cells, self._a, self._b,
-                                  box_a[self.table.rows] * n_b + box_b[self.table.columns],
-                                  n_a * n_b)
+        boxes = Sums(*(column.astype(object) for column in
+                       self._keyed(box_a, box_b, sums.GRID, n_b, n_a * n_b).T))
         value_a = np.concatenate([[cuts_a[0] - 1], cuts_a])  # the lowest value of each box
         value_b = np.concatenate([[cuts_b[0] - 1], cuts_b])
         return boxes, np.repeat(value_a, n_b), np.tile(value_b, n_a)
 
     def _keyed(self, key_a, key_b, how, n_keys_b, n_groups):
-        """:func:`~.sums.keyed_sums` of this table's cells (None on overflow)."""
+        """:func:`~.sums.keyed_sums` of this table's cells."""
         return sums.keyed_sums(self.table.cells, self._cells, self.table.shape[1],
                                self.axis_a.lo, self.axis_b.lo, key_a, key_b, how, n_keys_b,
                                n_groups)
@@ -128,18 +116,13 @@ class JointTable:
                          - mean_a)
         sign_b = np.sign(self.axis_b.data(self.axis_b.lo + np.arange(self.table.shape[1]))
                          - mean_b)
-        finite = np.isfinite(sign_a).all() and np.isfinite(sign_b).all()
-        by_sign = self._keyed(sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1,
-                              sums.GRID, 3, 9) if finite else None
-        if by_sign is None:  # a NaN mean (no product counts) or sums beyond int64
-            product = sign_a[self.table.rows] * sign_b[self.table.columns]
-            positive = int(self._cells[product > 0].sum())
-            zero = int(self._cells[product == 0].sum())
-        else:
-            count = by_sign[:, 0].reshape(3, 3)  # [sign_a + 1, sign_b + 1]
-            positive = int(count[0, 0] + count[2, 2])
-            zero = int(count[1].sum() + count[:, 1].sum() - count[1, 1])
-        return icq_from_counts(positive, zero, self.n, convention)
+        if not (np.isfinite(sign_a).all() and np.isfinite(sign_b).all()):
+            return icq_from_counts(0, 0, self.n, convention)  # a NaN mean: no product counts
+        count = self._keyed(sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1,
+                            sums.GRID, 3, 9)[:, 0].reshape(3, 3)  # [sign_a + 1, sign_b + 1]
+        return icq_from_counts(int(count[0, 0] + count[2, 2]),
+                               int(count[1].sum() + count[:, 1].sum() - count[1, 1]), self.n,
+                               convention)
 
     def rwc_numerators(self, selected: np.ndarray):
         """Σ a·W and Σ b·W over the selected cells for CellProfiler's RWC:

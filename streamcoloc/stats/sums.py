@@ -83,18 +83,15 @@ GRID, LARGER, SMALLER = 0, 1, 2
 
 
 def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, how: int,
-               n_keys_b: int, n_groups: int):
-    """(n_groups, 6) int64 sums of joint-table cells (ascending) grouped by a
+               n_keys_b: int, n_groups: int) -> np.ndarray:
+    """(n_groups, 6) exact sums of joint-table cells (ascending) grouped by a
     key of their row and one of their column (keys ≥ 0): cell ``i·width_b + j``
     (values ``lo_a + i``, ``lo_b + j``) goes to set ``key_a[i]·n_keys_b +
     key_b[j]`` (``how`` = GRID), ``max`` (LARGER) or ``min`` (SMALLER) of the
-    two, which must be below ``n_groups``.  One pass, no per-cell arrays;
-    None when a sum could overflow int64 (see :meth:`Sums.of_cells`, whose
-    Python-integer path then applies)."""
+    two, which must be below ``n_groups``.  int64 from one pass without
+    per-cell arrays while no sum can overflow; beyond, Python integers (an
+    object array) from :meth:`Sums.of_cells`."""
     counts = np.asarray(counts).astype(np.int64, copy=False)
-    largest = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1))
-    if not _fit_int64(int(counts.sum()), largest):
-        return None
     key_a, key_b = np.asarray(key_a, np.int64), np.asarray(key_b, np.int64)
     top = {GRID: (key_a.max(initial=0) * n_keys_b + key_b.max(initial=0)),
            LARGER: max(key_a.max(initial=0), key_b.max(initial=0)),
@@ -102,14 +99,24 @@ def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, 
     if min(key_a.min(initial=0), key_b.min(initial=0)) < 0 or top >= n_groups \
             or (how == GRID and key_b.max(initial=0) >= n_keys_b):
         raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
-    return _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups)
+    largest = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1))
+    if _fit_int64(int(counts.sum()), largest):
+        return _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
+                           n_groups)
+    i, j = np.divmod(cells, width_b)
+    group = {GRID: key_a[i] * n_keys_b + key_b[j], LARGER: np.maximum(key_a[i], key_b[j]),
+             SMALLER: np.minimum(key_a[i], key_b[j])}[how]
+    return np.stack(Sums.of_cells(counts, i + lo_a, j + lo_b, group, n_groups), axis=1)
 
 
 def suffix_pearson(sums: np.ndarray):
     """``(r, n)`` of the voxels of the sets after g, for every g but the
-    last, from (n_groups, 6) int64 sums (:func:`keyed_sums`): :func:`pearson`
-    of each suffix in one pass."""
-    return _suffix_pearson(np.asarray(sums, np.int64))
+    last, from (n_groups, 6) sums (:func:`keyed_sums`): :func:`pearson` of
+    each suffix, in one Numba pass for int64 sums."""
+    if sums.dtype == np.int64:
+        return _suffix_pearson(sums)
+    after = Sums(*(x[:-1] for x in Sums(*sums.T).suffix()))
+    return pearson(after), np.asarray(after.n, dtype=np.float64)
 
 
 def pearson(s: Sums) -> np.ndarray:

@@ -69,9 +69,10 @@ def test_pearson_and_suffix_pearson_round_like_python_integers(big):
     assert np.isnan(pearson(constant)).all()
     if max(abs(int(v)) for x in sums for v in x) < 2**62:  # sums within int64
         after = Sums(*(x[:-1] for x in sums.suffix()))
-        r, voxels = suffix_pearson(np.array([list(map(int, x)) for x in sums]).T)
-        np.testing.assert_array_equal(r, _python_pearson(after))
-        np.testing.assert_array_equal(voxels, [float(v) for v in after.n])
+        for words in (np.array([list(map(int, x)) for x in sums]).T, np.stack(sums, axis=1)):
+            r, voxels = suffix_pearson(words)  # int64 (Numba) and object (Python) sums
+            np.testing.assert_array_equal(r, _python_pearson(after))
+            np.testing.assert_array_equal(voxels, [float(v) for v in after.n])
 
 
 @pytest.mark.parametrize("how", [GRID, LARGER, SMALLER])
@@ -87,7 +88,11 @@ def test_keyed_sums_group_cells_by_their_row_and_column_keys(how):
     got = keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12)
     expected = Sums.of_cells(counts, i + lo_a, j + lo_b, group, 12)
     assert got.tolist() == [list(map(int, row)) for row in zip(*expected)]
-    assert keyed_sums(cells, counts * 2**40, width_b, lo_a, lo_b, key_a, key_b, how, 3,
-                      12) is None  # sums beyond int64: the caller's Python integers
+    assert got.dtype == np.int64
+    beyond = keyed_sums(cells, counts * 2**40, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12)
+    assert beyond.dtype == object  # sums beyond int64: Python integers
+    assert beyond.tolist() == [[int(v) for v in row]
+                               for row in zip(*Sums.of_cells(counts * 2**40, i + lo_a, j + lo_b,
+                                                             group, 12))]
     with pytest.raises(ValueError, match="beyond"):
         keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 2)
