@@ -255,17 +255,17 @@ def raw_read(paths, with_labels=False) -> float:
     return time.perf_counter() - start
 
 
-def run_streamcoloc(paths, with_labels=False, all_metrics=False):
+def run_streamcoloc(paths, with_labels=False, all_metrics=False, **options):
     """(seconds, table) of one analyse_pairwise call from the files: the
     moment metrics at manual thresholds, or every metric with Costes
-    (Coloc 2) thresholds per region."""
+    (Coloc 2) thresholds per region (``options``: more keywords)."""
     import streamcoloc
 
     image = streamcoloc.open_image(paths["channels"])
     key = _labels_key(with_labels)
     labels = streamcoloc.open_image(paths[key]) if key else None
-    options = dict(metrics=streamcoloc.ALL_METRICS, threshold_method="costes") if all_metrics \
-        else dict(metrics=METRICS, threshold_a=THRESHOLD_A, threshold_b=THRESHOLD_B)
+    options.update(dict(metrics=streamcoloc.ALL_METRICS, threshold_method="costes") if all_metrics
+                   else dict(metrics=METRICS, threshold_a=THRESHOLD_A, threshold_b=THRESHOLD_B))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", streamcoloc.ColocWarning)
@@ -325,7 +325,11 @@ def worker(kind: str, args: dict) -> dict:
     if kind == "streamcoloc":
         all_metrics = args.get("all", False)
         warm_up_streamcoloc(all_metrics)
-        runs = [run_streamcoloc(args["paths"], args["labels"], all_metrics)
+        if args.get("serial_rows"):  # the A/B of deriving big rows on threads
+            import streamcoloc.measure
+            streamcoloc.measure.THREADED_ROW_CELLS = 2**62
+        options = {"max_table_cells": args["max_table_cells"]} if "max_table_cells" in args else {}
+        runs = [run_streamcoloc(args["paths"], args["labels"], all_metrics, **options)
                 for _ in range(args.get("repeat", 1))]
         seconds, table = min(runs, key=lambda run: run[0])
         return {"seconds": seconds, "maxrss": harness.peak_rss(),
@@ -594,6 +598,7 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
         line("  peak RSS", fmt_bytes(run["maxrss"]),
              f"bound {fmt_bytes(bound + tables)} {verdict(run['maxrss'] <= bound + tables)} = "
              f"chunks {fmt_bytes(bound)} + table budget {fmt_bytes(tables)}")
+    _side_by_side(paths, runs)
     if not (napari and ensure_napari()):
         return
     for key, with_labels in cases:
@@ -613,6 +618,23 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
              f"{verdict(worst <= AGREE_TOL and missing == 0)} (worst {where or '-'}; regions "
              f"only in one: {missing}); icq, tm1/tm2 differ by convention (napari's ICQ drops "
              "zero products; its Costes is its own bisection)")
+
+
+def _side_by_side(paths, runs) -> None:
+    """The A/Bs behind two defaults: the 50 regions with every row derived
+    serially (big rows go to threads), and the cut cells at the old table
+    budget of 2**24 cells (the per-voxel second read) against 2**26."""
+    serial = spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2, serial_rows=True)
+    line("  50 regions, rows derived serially", f"{serial['seconds']:.2f} s",
+         f"serial / default (rows >= 50k cells on threads): "
+         f"{serial['seconds'] / runs['labels']['seconds']:.2f}x")
+    wide = spawn("streamcoloc", paths=paths, labels="cells", all=True, repeat=2,
+                 max_table_cells=2**24)
+    cells = runs["cells"]
+    line("  cut cells at the old budget 2**24", f"{wide['seconds']:.2f} s",
+         f"{wide['n_reads']} read(s), tables {wide['tables']}, peak RSS "
+         f"{fmt_bytes(wide['maxrss'])}; old / default 2**26: time "
+         f"{wide['seconds'] / cells['seconds']:.2f}x, peak RSS {wide['maxrss'] / cells['maxrss']:.2f}x")
 
 
 def _napari_all(paths, with_labels, n_regions: int):

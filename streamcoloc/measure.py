@@ -47,9 +47,10 @@ CONVENTIONS = ("coloc2", "cellprofiler")
 DERIVED = ("srcc", "srcc_pvalue", "kendall", "kendall_pvalue", "icq", "pcc_below", "pcc_above",
            "threshold_a", "threshold_b", "tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
 #: Rows of a joint table with at least this many cells are derived on threads:
-#: their time goes to nogil kernels (Kendall's sweep, keyed sums), 1.65x
-#: faster on 2 threads for 50 rows of 84k-300k cells; rows of ~10k cells
-#: spend theirs in many small NumPy calls under the GIL (1.25x slower).
+#: their time goes to nogil kernels (Kendall's sweep, keyed sums); rows of
+#: ~10k cells spend theirs in many small NumPy calls under the GIL, where
+#: threads measured slower.  bench_pixel prints the side-by-side on its 50
+#: regions ("rows derived serially").
 THREADED_ROW_CELLS = 50_000
 #: Derived coefficients defined for non-negative intensities only: NaN for a
 #: (region, slice, pair) with negative values (as the moment-based ones).
@@ -274,11 +275,11 @@ class _Context:
         :data:`THREADED_ROW_CELLS` cells on this process's threads (each
         writes only its own cells and walk), then the others one after the
         other."""
-        big = [row for row in self.rows
-               if self.record.tables[row.index].cells.size >= THREADED_ROW_CELLS]
-        map_local(self._from_joint_row, big)
+        big = {row.index for row in self.rows
+               if self.record.tables[row.index].cells.size >= THREADED_ROW_CELLS}
+        map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
         for row in self.rows:
-            if self.record.tables[row.index].cells.size < THREADED_ROW_CELLS:
+            if row.index not in big:
                 self._from_joint_row(row)
         self.walks = dict(sorted(self.walks.items()))  # row order, whatever the threads did
 

@@ -46,9 +46,10 @@ from .voxels import VoxelRules, measured_pair, quantize
 #: whatever the data's size): four full 4096 x 4096 tables (12-bit data), or
 #: thousands of regions of 16-bit data (a region has at most one cell per
 #: voxel).  Beyond it the per-voxel second read keeps, per row, cut-off tables
-#: of the value range, which for thousands of regions take more memory than
-#: their joint cells (measured on bench_pixel's 2,968 regions: 4.8 vs 2.3 GiB
-#: peak).  ``max_table_cells`` changes it.
+#: of the value range, which for thousands of regions take more time and
+#: memory than their joint cells (bench_pixel prints the side-by-side on its
+#: ~3,000 cut cells: "cut cells at the old budget").  ``max_table_cells``
+#: changes it.
 MAX_CELLS = 2**26
 #: Largest dense extent of one row (cells): a chunk counts a row in an int32
 #: scratch table of its extent (64 MiB at most, like a block of two 16-bit
