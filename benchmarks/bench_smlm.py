@@ -21,6 +21,9 @@ noisy: compare only numbers printed by the same run):
     time per localization at each size (linear scaling: constant);
   * at 10^6 per channel, the same run with one tile per worker thread (the
     tile layout before ``balanced_tile_points``): the load-balance ratio;
+    and with the pixel passes' 64 KiB glibc trim threshold instead of the
+    tile passes' 64 MiB (``streamcoloc.engine.heap``): time and page faults;
+  * the generated data is synced to disk before anything is timed;
   * ``--big``: 10^8 localizations in total (5 x 10^7 per channel), streamcoloc
     only, with its peak RSS (needs ~12 GB of disk in the work folder).
 
@@ -58,7 +61,8 @@ EMITTERS = 30  # per cluster and channel
 LOCS_PER_CLUSTER = EMITTERS * 4 / 0.9  # 1 + Poisson(3) blinks, 10 % background
 CLUSTERS_PER_BLOCK = 2000  # ~270k localizations per channel per generated block
 TARGET_SPEEDUP = 10.0
-BALANCE_SIZE = 10**6  # per channel: also run with one tile per worker thread
+BALANCE_SIZE = 10**6  # per channel: also run with one tile per worker thread ...
+HEAP_PAIRS = 3  # ... and these pairs with the tile passes' heap policy and without
 #: the same definitions: mean CIs equal to float rounding
 AGREEMENT_TOLERANCE = 1e-9
 #: linear scaling: time ~ N^exponent with exponent at most this
@@ -115,16 +119,24 @@ def worker(kind: str, args: dict) -> dict:
         _warm_up()
         return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
+        import resource
+
         import dask.dataframe as dd
         import streamcoloc.smlm.index as index
+        from streamcoloc.engine import heap
         from streamcoloc.smlm import coloc_index
         # the tile-balance A/B: 1 tile per worker thread is the layout before balancing
         index.TILES_PER_WORKER = args.get("tiles_per_worker", index.TILES_PER_WORKER)
+        # the heap A/B: the pixel passes' trim threshold in the tile passes
+        heap.TILE_TRIM_THRESHOLD = args.get("tile_trim", heap.TILE_TRIM_THRESHOLD)
         _warm_up()
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         start = time.perf_counter()
         result = coloc_index(dd.read_parquet(args["data"]), workdir=args["workdir"])
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "maxrss": harness.peak_rss(), "steps": result.attrs["seconds"],
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        return {"seconds": seconds, "maxrss": harness.peak_rss(), "faults": faults,
+                "steps": result.attrs["seconds"],
                 "mean_ci": result.summary["mean_ci"].tolist(), "tiles": result.attrs["n_tiles"],
                 "far": result.attrs["far_nearest_neighbours"],
                 "out_bytes": folder_bytes(Path(result.attrs["workdir"]))}
@@ -164,6 +176,7 @@ def check_disk(folder: Path, total_rows: int) -> None:
 
 def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> dict:
     data = write_dataset(folder / f"data-{per_channel}", per_channel)
+    os.sync()  # the generator's writes reach the disk before anything is timed
     rows = dataset_rows(data)
     work = folder / f"work-{per_channel}"
 
@@ -177,6 +190,8 @@ def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> d
     out = {"per_channel": per_channel, "rows": rows, "ours": ours()}
     if per_channel == BALANCE_SIZE:
         out["one_tile"] = ours(tiles_per_worker=1)
+        from streamcoloc.engine.heap import TRIM_THRESHOLD
+        out["heap"] = [(ours(), ours(tile_trim=TRIM_THRESHOLD)) for _ in range(HEAP_PAIRS)]
     if per_channel <= reference_max:
         for workers in sorted({1, cores}):
             out[f"ref{workers}"] = spawn("kdtree", data=str(data), workers=workers)
@@ -266,6 +281,17 @@ def report(results: list, cores: int, baseline: int) -> None:
                   f"(2 per worker thread) {two['seconds']:.2f} s, {fmt_bytes(two['maxrss'])} vs "
                   f"{one['tiles']} tiles (1 per thread) {one['seconds']:.2f} s, "
                   f"{fmt_bytes(one['maxrss'])}: {one['seconds'] / two['seconds']:.2f}x")
+    for r in results:
+        if "heap" in r:
+            def median(side, key):
+                return float(np.median([pair[side][key] for pair in r["heap"]]))
+            print(f"\n  heap at {r['per_channel']:.0e}/channel, medians of {len(r['heap'])} "
+                  f"interleaved pairs: freed task memory kept (trim threshold 64 MiB, "
+                  f"engine.heap) {median(0, 'seconds'):.2f} s, {median(0, 'faults'):,.0f} page "
+                  f"faults, {fmt_bytes(median(0, 'maxrss'))} vs returned (64 KiB, as the pixel "
+                  f"passes) {median(1, 'seconds'):.2f} s, {median(1, 'faults'):,.0f} page faults, "
+                  f"{fmt_bytes(median(1, 'maxrss'))}: "
+                  f"{median(1, 'seconds') / median(0, 'seconds'):.2f}x")
     print("\n  scaling (streamcoloc): microseconds per localization, peak RSS above baseline")
     for r in results:
         per = r["ours"]["seconds"] / r["rows"] * 1e6

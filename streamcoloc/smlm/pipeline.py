@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..engine import heap
 from .grid import TileStore, box_distances, read_table, runs, write_table
 from .kernels import build_cell_list, count_within, group_sums, nearest_by_sweep, \
     nearest_other
@@ -95,7 +96,9 @@ class Plan:
 
 
 def compute(tasks: list) -> list:
-    """Compute delayed tasks on the current scheduler."""
+    """Compute delayed tasks on the current scheduler, freed task memory
+    kept for the next task (:data:`~streamcoloc.engine.heap.TILE_TRIM_THRESHOLD`)."""
+    heap.bound_heap_growth(heap.TILE_TRIM_THRESHOLD)
     return list(dask.compute(*tasks)) if tasks else []
 
 

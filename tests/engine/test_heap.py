@@ -1,4 +1,5 @@
-"""glibc heap settings applied once, never against the user's environment."""
+"""glibc heap settings: set once per kind of pass, never against the user's environment,
+and what the tile passes' setting is for (freed task memory reused)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,49 @@ def test_thresholds_are_set_on_glibc_once_and_not_over_the_users_environment():
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     assert _run(env) == ["True", "True"]  # cached: set once
     assert _run(dict(env, MALLOC_TRIM_THRESHOLD_="131072")) == ["False", "False"]
+
+
+CHURN = """
+import resource, sys
+import numpy as np
+from streamcoloc.engine.heap import bound_heap_growth
+assert bound_heap_growth(int(sys.argv[1]))
+def churn():  # a task's arrays: 10 x ~4 MiB, written, then freed
+    return sum(float(np.ones(2**19 - 1024)[0]) for _ in range(10))
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or ctypes.util.find_library("c") is None,
+                    reason="glibc only")
+def test_tile_passes_keep_freed_task_memory_for_the_next_task():
+    """With the tile passes' trim threshold a second task reuses the first
+    one's freed memory (few page faults); with the pixel passes' the freed
+    tops go back to the system and are faulted in again."""
+    import os
+
+    from streamcoloc.engine.heap import TILE_TRIM_THRESHOLD, TRIM_THRESHOLD
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+    def faults(trim):
+        return int(subprocess.run([sys.executable, "-c", CHURN, str(trim)], capture_output=True,
+                                  text=True, env=env, check=True).stdout)
+
+    kept, returned = faults(TILE_TRIM_THRESHOLD), faults(TRIM_THRESHOLD)
+    assert returned > 2000  # ~1000 pages per array faulted in again
+    assert kept < returned / 10
+
+
+def test_switching_kinds_of_pass_sets_each_threshold():
+    from streamcoloc.engine import heap
+
+    if heap._mallopt() is None:
+        pytest.skip("glibc only, thresholds not set by the environment")
+    assert heap.bound_heap_growth(heap.TILE_TRIM_THRESHOLD)
+    assert heap._trim_set == [heap.TILE_TRIM_THRESHOLD]
+    assert heap.bound_heap_growth()
+    assert heap._trim_set == [heap.TRIM_THRESHOLD]
