@@ -188,7 +188,8 @@ class TileStore:
 
     def _read(self, tile: int, columns):
         """``(core, halo)`` rows of the tile's files, or None without files."""
-        files = sorted(self.folder(tile).glob("*.arrow"))
+        # in partition order: the core rows are then in input order (count_tile)
+        files = sorted(self.folder(tile).glob("p*.arrow"), key=lambda f: int(f.stem[1:]))
         if not files:
             return None
         cores, halos = [], []

@@ -3,8 +3,11 @@
 A tile's points are sorted into a regular grid of cubic cells (a *cell
 list*); the points of one cell, and of a run of cells along x, are then
 contiguous, so a neighbour search reads a few contiguous slices.  2D data
-are 3D data with z = 0 (one grid plane), so every kernel has a single
-specialization: float64 coordinates, int64 indices and labels.
+are 3D data in one grid plane whose z array is empty (*planar*: no z read,
+the 2D distance loops), so every kernel has a single specialization:
+float64 coordinates, int64 indices and labels.  Inner loops run over
+slices (indices known >= 0): Numba then skips negative-index wraparound
+and the loops vectorize.
 
 Conventions shared by all kernels
 ---------------------------------
@@ -99,15 +102,19 @@ def build_cell_list(x, y, z, label, n_labels, lower, cell, dims):
     ``lower`` (3,), ``dims`` (3,) cells per axis (points outside are clipped
     into the outer cells), one grid per label (0 to ``n_labels - 1``).  Cell
     ``(ix, iy, iz)`` of label c has number ``c * n_cells + (iz * ny + iy) *
-    nx + ix``.  Returns ``(order, start)``: the points of cell k are
-    ``order[start[k]:start[k + 1]]``."""
+    nx + ix``; ``z`` empty: planar points (z = 0, ``dims[2]`` = 1).
+    Returns ``(order, start, xs, ys, zs)``: the points of cell k are
+    ``order[start[k]:start[k + 1]]``, and ``xs[k] = x[order[k]]`` (the same
+    for y, and z unless planar: ``zs`` is then empty)."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
+    planar = z.size == 0
     number = np.empty(x.size, np.int64)
     start = np.zeros(n_labels * n_cells + 1, np.int64)
     for i in range(x.size):
-        k = ((_cell_of(z[i], lower[2], cell, nz) * ny + _cell_of(y[i], lower[1], cell, ny)) * nx
-             + _cell_of(x[i], lower[0], cell, nx)) + label[i] * n_cells
+        iz = 0 if planar else _cell_of(z[i], lower[2], cell, nz)
+        k = label[i] * n_cells + (iz * ny + _cell_of(y[i], lower[1], cell, ny)) * nx + \
+            _cell_of(x[i], lower[0], cell, nx)
         number[i] = k
         start[k + 1] += 1
     for k in range(n_labels * n_cells):
@@ -117,28 +124,55 @@ def build_cell_list(x, y, z, label, n_labels, lower, cell, dims):
     for i in range(x.size):
         order[fill[number[i]]] = i
         fill[number[i]] += 1
-    return order, start
+    xs, ys, zs = np.empty(x.size), np.empty(x.size), np.empty(z.size)
+    for k in range(x.size):  # sequential writes
+        xs[k], ys[k] = x[order[k]], y[order[k]]
+        if not planar:
+            zs[k] = z[order[k]]
+    return order, start, xs, ys, zs
 
 
-@numba.njit(nogil=True, cache=True)
-def _nearest_in_range(xs, ys, zs, lo, hi, px, py, pz, self_index, best2):
-    """Smallest squared distance from (px, py, pz) to the points at sorted
-    positions ``lo:hi`` other than ``self_index``."""
-    vx, vy, vz = xs[lo:hi], ys[lo:hi], zs[lo:hi]
-    for j in range(vx.size):
-        dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
-        d2 = dx * dx + dy * dy + dz * dz
-        if d2 < best2 and lo + j != self_index:
-            best2 = d2
+@numba.njit(nogil=True, cache=True, inline="always")
+def _nearest_in_range(xs, ys, zs, planar, lo, hi, px, py, pz, self_index, best2):
+    """Smallest of ``best2`` and the squared distances from (px, py, pz) to
+    the points at sorted positions ``lo:hi`` other than ``self_index``
+    (loops over slices: their indices are known >= 0, so they vectorize)."""
+    vx, vy = xs[lo:hi], ys[lo:hi]
+    if planar:
+        for j in range(vx.size):
+            dx, dy = vx[j] - px, vy[j] - py
+            d2 = dx * dx + dy * dy
+            if d2 < best2 and lo + j != self_index:
+                best2 = d2
+    else:
+        vz = zs[lo:hi]
+        for j in range(vx.size):
+            dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
+            d2 = dx * dx + dy * dy + dz * dz
+            if d2 < best2 and lo + j != self_index:
+                best2 = d2
     return best2
 
 
-@numba.njit(nogil=True, cache=True)
-def _is_planar(zs, qz):
-    """True when every point and query has the same z (2D data): the
-    kernels then skip the z terms, which are all 0."""
-    return zs.size > 0 and zs.min() == zs.max() and (qz.size == 0 or
-                                                      qz.min() == qz.max() == zs[0])
+@numba.njit(nogil=True, cache=True, inline="always")
+def _nearest_in_plane_ring(xs, ys, zs, planar, start, plane, nx, ny, cx, cy, r, full, px, py,
+                           pz, self_index, best2):
+    """:func:`_nearest_in_range` over the cells of one z-plane (cell numbers
+    from ``plane``) at Chebyshev distance r from column (cx, cy) in xy: the
+    whole (2r + 1)² square when ``full``, else its border only."""
+    for iy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+        row = plane + iy * nx
+        if full or abs(iy - cy) == r:  # a whole row of the square
+            best2 = _nearest_in_range(xs, ys, zs, planar, start[row + max(cx - r, 0)],
+                                      start[row + min(cx + r, nx - 1) + 1], px, py, pz,
+                                      self_index, best2)
+        else:  # only the two end cells of the row
+            for ix in (cx - r, cx + r):
+                if 0 <= ix < nx:
+                    best2 = _nearest_in_range(xs, ys, zs, planar, start[row + ix],
+                                              start[row + ix + 1], px, py, pz, self_index,
+                                              best2)
+    return best2
 
 
 @numba.njit(nogil=True, cache=True)
@@ -146,18 +180,22 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
     """Distance from each query to the nearest *other* point of its label.
 
     ``xs, ys, zs`` are one ROI's points in cell order, one grid per label
-    (channel; see :func:`build_cell_list`); ``queries`` are positions in
-    that order, each searched in its own label's grid.
+    (channel; see :func:`build_cell_list`; ``zs`` empty: planar); ``queries``
+    are positions in that order, each searched in its own label's grid.
     Rings of cells (Chebyshev distance r = 0, 1, ... from the query's cell)
     are searched until the next ring cannot hold a closer point
     (best <= r * cell), every cell was seen, or a point was found and the
     ring lies beyond ``margin[q]`` (the distance beyond which the caller
-    may miss points).  Returns the distances (inf when there is no other
-    point); a distance <= margin is exact, a larger one an upper bound.
+    may miss points).  A ring is the border of a square in the query's
+    z-plane and in the planes r away, whole squares in the planes between
+    (planar points: one plane, the 2D loop).  Returns the distances (inf
+    when there is no other point); a distance <= margin is exact, a larger
+    one an upper bound.
     """
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
     n_labels = (start.size - 1) // n_cells
+    planar = zs.size == 0
     widest = max(nx, max(ny, nz))
     out = np.empty(queries.size, np.float64)
     for q in range(queries.size):
@@ -165,25 +203,21 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
         label = 0
         while label + 1 < n_labels and i >= start[(label + 1) * n_cells]:
             label += 1
-        px, py, pz = xs[i], ys[i], zs[i]
+        px, py, pz = xs[i], ys[i], 0.0 if planar else zs[i]
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
-        cz = _cell_of(pz, lower[2], cell, nz)
+        cz = 0 if planar else _cell_of(pz, lower[2], cell, nz)
         best2 = np.inf
         for r in range(widest):
-            for iz in range(max(cz - r, 0), min(cz + r, nz - 1) + 1):
-                for iy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
-                    row = label * n_cells + (iz * ny + iy) * nx
-                    if abs(iz - cz) == r or abs(iy - cy) == r:  # a whole row of the shell
-                        best2 = _nearest_in_range(xs, ys, zs, start[row + max(cx - r, 0)],
-                                                  start[row + min(cx + r, nx - 1) + 1],
-                                                  px, py, pz, i, best2)
-                    else:  # only the two end cells of the row
-                        for ix in (cx - r, cx + r):
-                            if 0 <= ix < nx:
-                                best2 = _nearest_in_range(xs, ys, zs, start[row + ix],
-                                                          start[row + ix + 1], px, py, pz, i,
-                                                          best2)
+            if planar:
+                best2 = _nearest_in_plane_ring(xs, ys, zs, True, start, label * n_cells, nx, ny,
+                                               cx, cy, r, r == 0, px, py, pz, i, best2)
+            else:
+                for iz in range(max(cz - r, 0), min(cz + r, nz - 1) + 1):
+                    best2 = _nearest_in_plane_ring(xs, ys, zs, False, start,
+                                                   label * n_cells + iz * ny * nx, nx, ny, cx,
+                                                   cy, r, abs(iz - cz) == r, px, py, pz, i,
+                                                   best2)
             reach = r * cell
             if best2 <= reach * reach or (reach >= margin[q] and best2 < np.inf):
                 break
@@ -192,25 +226,27 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
 
 
 @numba.njit(nogil=True, cache=True)
-def count_within(qx, qy, qz, xs, ys, zs, start, lower, cell, dims, reach, radius2):
+def count_within(xs, ys, zs, start, lower, cell, dims, queries, reach, radius2):
     """Points of each label within that label's radius of each query:
     ``counts[q, c]`` = number of points j of label c with ``|p_q - p_j|² <=
-    radius2[c]`` (inclusive; ``radius2[c] < 0``: none).  A query that is
-    itself in the list counts itself: the caller subtracts it.  The list
-    holds the points of every channel of one ROI, one grid per label (see
-    :func:`build_cell_list`; ``start`` has ``radius2.size`` grids); label c
-    is searched ``reach[c]`` cells of side ``cell`` around the query's cell
-    (``reach[c] * cell`` >= its radius).  Queries in spatial order keep the
-    searched cells in cache."""
+    radius2[c]`` (inclusive; ``radius2[c] < 0``: none), where query q is the
+    point at position ``queries[q]`` of the list; it counts itself in its
+    own label (the caller subtracts it).  The list holds the points of every
+    channel of one ROI in cell order, one grid per label (see
+    :func:`build_cell_list`; ``start`` has ``radius2.size`` grids; ``zs``
+    empty: planar); label c is searched ``reach[c]`` cells of side ``cell``
+    around the query's cell (``reach[c] * cell`` >= its radius).  Queries in
+    ascending positions keep the searched cells in cache."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     n_cells = nx * ny * nz
-    planar = _is_planar(zs, qz)
-    counts = np.zeros((qx.size, radius2.size), np.int64)
-    for q in range(qx.size):
-        px, py, pz = qx[q], qy[q], qz[q]
+    planar = zs.size == 0
+    counts = np.zeros((queries.size, radius2.size), np.int64)
+    for q in range(queries.size):
+        i = queries[q]
+        px, py, pz = xs[i], ys[i], 0.0 if planar else zs[i]
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
-        cz = _cell_of(pz, lower[2], cell, nz)
+        cz = 0 if planar else _cell_of(pz, lower[2], cell, nz)
         for c in range(radius2.size):
             r2, k = radius2[c], reach[c]
             if r2 < 0:

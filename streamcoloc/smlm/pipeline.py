@@ -61,21 +61,22 @@ class Plan:
         columns = ["x", "y"] + (["z"] if self.has_z else []) + [self.channel]
         return columns + ([self.precision] if isinstance(self.precision, str) else [])
 
-    def rows(self, part: pd.DataFrame, source: str, check: bool = True):
-        """``(positions, roi)``: the rows of ``part`` taking part, once per ROI
-        they fall in, and their ROI (position in ``roi_keys``, or the raw
-        value of the ROI column in the survey).  ``check``: raise on missing
-        values (the survey checks; the bucket pass re-reads the same rows)."""
+    def rows(self, part: pd.DataFrame, source: str, check: bool = True) -> "Rows":
+        """The rows of ``part`` taking part, once per ROI they fall in, and
+        their ROI (position in ``roi_keys``, or the raw value of the ROI
+        column in the survey).  ``check``: raise on missing values (the
+        survey checks; the bucket pass re-reads the same rows)."""
         if check:
             self.check(part, source)
         rows, roi = self.rois.expand(part)
+        every = self.rois.shapes is None and rows.size == len(part)
         if self.channels is not None:
             keep = part[self.channel].isin(self.channels).to_numpy()[rows]
             if not keep.all():
-                rows, roi = rows[keep], roi[keep]
+                rows, roi, every = rows[keep], roi[keep], False
         if self.rois.column is not None and self.roi_keys is not None:
             roi = pd.Index(self.roi_keys).get_indexer(roi)
-        return rows, roi
+        return Rows(rows, roi, every)
 
     def check(self, part: pd.DataFrame, source: str) -> None:
         """Raise on NaN or infinite values in the columns the index needs."""
@@ -89,10 +90,26 @@ class Plan:
                                  f"(first at row {part.index[np.argmax(bad)]!r}, {bad.sum()} "
                                  "rows)")
 
-    def precisions(self, part: pd.DataFrame, positions) -> np.ndarray:
+    def precisions(self, part: pd.DataFrame, rows: "Rows") -> np.ndarray:
         if isinstance(self.precision, str):
-            return part[self.precision].to_numpy(np.float64)[positions]
-        return np.full(len(positions), float(self.precision))
+            return rows.of(part[self.precision].to_numpy(np.float64))
+        return np.full(rows.positions.size, float(self.precision))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows of a partition taking part: their ascending ``positions``
+    (a row once per ROI it falls in), their ``roi``, and ``every``: True
+    when the positions are every row in order."""
+
+    positions: np.ndarray
+    roi: np.ndarray
+    every: bool
+
+    def of(self, values: np.ndarray) -> np.ndarray:
+        """A column's values at the positions (the column itself, not a
+        copy, when every row takes part)."""
+        return values if self.every else values[self.positions]
 
 
 def compute(tasks: list) -> list:
@@ -107,29 +124,28 @@ def compute(tasks: list) -> list:
 def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -> dict:
     """Counts and precision sums per (ROI, channel), bounding box per ROI and
     a uniform sample of positions (with weights) of one partition."""
-    positions, roi = plan.rows(part, source)
-    if positions.size == 0:  # e.g. outside every ROI
+    rows = plan.rows(part, source)
+    n = rows.positions.size
+    if n == 0:  # e.g. outside every ROI
         return {"n_rows": len(part), "groups": None, "bbox": None, "sample": (np.empty(0),) * 3}
-    xyz = [part[a].to_numpy(np.float64)[positions] for a in ("x", "y", "z") if a in part
+    xyz = [rows.of(part[a].to_numpy(np.float64)) for a in ("x", "y", "z") if a in part
            and (a != "z" or plan.has_z)]
     if not plan.has_z:
-        xyz.append(np.zeros(positions.size))
-    roi_code, roi_values = pd.factorize(roi, sort=True)
-    channel_code, channel_values = pd.factorize(part[plan.channel].to_numpy()[positions])
+        xyz.append(np.zeros(n))
+    roi_code, roi_values = pd.factorize(rows.roi, sort=True)
+    channel_code, channel_values = pd.factorize(rows.of(part[plan.channel].to_numpy()))
     key = roi_code * len(channel_values) + channel_code
     size = len(roi_values) * len(channel_values)
     groups = pd.DataFrame(
         {"n": np.bincount(key, minlength=size),
-         "precision_sum": np.bincount(key, weights=plan.precisions(part, positions),
-                                      minlength=size)},
+         "precision_sum": np.bincount(key, weights=plan.precisions(part, rows), minlength=size)},
         index=pd.MultiIndex.from_product([roi_values, channel_values], names=["roi", "channel"]))
     bbox = pd.DataFrame({f"{axis}{end}": _per_roi(reduce, values, roi_code, len(roi_values))
                          for axis, values in zip("xyz", xyz)
                          for end, reduce in (("min", np.minimum), ("max", np.maximum))},
                         index=pd.Index(roi_values, name="roi"))
-    take = np.random.default_rng(number).choice(
-        positions.size, min(SAMPLE_PER_PARTITION, positions.size), replace=False)
-    weight = positions.size / max(take.size, 1)
+    take = np.random.default_rng(number).choice(n, min(SAMPLE_PER_PARTITION, n), replace=False)
+    weight = n / max(take.size, 1)
     return {"n_rows": len(part), "groups": groups[groups["n"] > 0], "bbox": bbox,
             "sample": (xyz[0][take], xyz[1][take], np.full(take.size, weight))}
 
@@ -167,14 +183,14 @@ def bucket_partition(part: pd.DataFrame, number: int, offset: int, plan: Plan,
     """Write one partition's rows (kernel columns only: the input's other
     columns are joined back by ``_loc`` at the end) into their tiles;
     returns the (tiles, groups) counts."""
-    positions, roi = plan.rows(part, source, check=False)
-    if positions.size == 0:
+    rows = plan.rows(part, source, check=False)
+    if rows.positions.size == 0:
         return np.zeros((store.layout.n_tiles, plan.n_groups), np.int64)
     axes = ("x", "y", "z") if plan.has_z else ("x", "y")
-    frame = pd.DataFrame({a: part[a].to_numpy(np.float64)[positions] for a in axes})
-    channel = pd.Index(plan.channels).get_indexer(part[plan.channel].to_numpy()[positions])
-    frame["_group"] = np.asarray(roi, np.int64) * len(plan.channels) + channel
-    frame["_loc"] = offset + positions.astype(np.int64)
+    frame = pd.DataFrame({a: rows.of(part[a].to_numpy(np.float64)) for a in axes})
+    channel = pd.Index(plan.channels).get_indexer(rows.of(part[plan.channel].to_numpy()))
+    frame["_group"] = np.asarray(rows.roi, np.int64) * len(plan.channels) + channel
+    frame["_loc"] = offset + rows.positions.astype(np.int64)
     return store.write_partition(frame, number, plan.n_groups)
 
 
@@ -240,13 +256,15 @@ class CellList:
     n_labels: int = 1
 
     @classmethod
-    def of(cls, x, y, z, min_cell: float = 0.0, label=None, n_labels: int = 1) -> "CellList":
+    def of(cls, x, y, z=None, min_cell: float = 0.0, label=None, n_labels: int = 1) -> "CellList":
         """Cells of about :data:`POINTS_PER_CELL` points per grid (over the
         bounding box), at least ``min_cell`` wide, never more than ~4 cells per point
-        in all grids together; ``label`` (0 to ``n_labels - 1``; default all
-        0) gives each label its grid."""
-        lower = np.array([x.min(), y.min(), z.min()])
-        extent = np.array([x.max(), y.max(), z.max()]) - lower
+        in all grids together; ``z`` None: planar points (``CellList.z``
+        empty); ``label`` (0 to ``n_labels - 1``; default all 0) gives each
+        label its grid."""
+        z = np.empty(0) if z is None else z
+        lower = np.array([x.min(), y.min(), z.min() if z.size else 0.0])
+        extent = np.array([x.max(), y.max(), z.max() if z.size else 0.0]) - lower
         active = extent > 0
         if active.any():
             per_grid = x.size / n_labels
@@ -262,21 +280,21 @@ class CellList:
         label = np.zeros(x.size, np.int64) if label is None else np.asarray(label, np.int64)
         if label.shape != x.shape or (x.size and not 0 <= label.min() <= label.max() < n_labels):
             raise ValueError(f"labels must be one per point in [0, {n_labels})")
-        order, start = build_cell_list(x, y, z, label, n_labels, lower, cell, dims)
-        return cls(x[order], y[order], z[order], start, lower, float(cell), dims, order,
-                   n_labels)
+        order, start, xs, ys, zs = build_cell_list(x, y, z, label, n_labels, lower, cell, dims)
+        return cls(xs, ys, zs, start, lower, float(cell), dims, order, n_labels)
 
-    def count(self, qx, qy, qz, radius) -> np.ndarray:
+    def count(self, queries, radius) -> np.ndarray:
         """(queries, labels) counts of the points of each label within
-        ``radius`` (one, or one per label; inclusive; none where < 0 or NaN),
+        ``radius`` (one, or one per label; inclusive; none where < 0 or NaN)
+        of the points at sorted positions ``queries`` (each counts itself),
         each label searched as many cells around the query as its radius
         needs."""
         radius = np.broadcast_to(np.asarray(radius, np.float64), (self.n_labels,))
         defined = radius >= 0
         reach = np.ceil(np.where(defined, radius, 0) / self.cell).astype(np.int64)
         radius2 = np.where(defined, radius * radius, -1.0)
-        return count_within(qx, qy, qz, self.x, self.y, self.z, self.start, self.lower,
-                            self.cell, self.dims, reach, radius2)
+        return count_within(self.x, self.y, self.z, self.start, self.lower, self.cell,
+                            self.dims, queries, reach, radius2)
 
 
 # ---------------------------------------------------------------- nearest neighbours
@@ -310,7 +328,8 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
     nnd = np.empty(points.n_core)
     n_ch = len(plan.channels)
     for _, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
-        cells = CellList.of(part.x, part.y, part.z, label=part.group % n_ch, n_labels=n_ch)
+        cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
+                            label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # ascending: memory order
         found = rows[cells.order[queries]]
         nnd[found] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
@@ -392,7 +411,8 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     within o's radius;
     the own channel's count less the localization itself is LD.  Writes the results
     (``_group``, ``_loc``, ``nnd``, ``ld``, ``n_<o>``) grouped by the input
-    partition they came from (``offsets``: first ``_loc`` of each) to
+    partition they came from (``offsets``: first ``_loc`` of each; the core
+    rows are in input order, so each partition's rows are one slice) to
     ``out_dir/p<partition>/t<tile>.arrow``; returns per-group sums of
     LD, and per (group, channel) sums of N and N² for the summary.
     """
@@ -407,12 +427,11 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     for roi, rows, part in points.by_roi(n_ch):
         r = radius[roi * n_ch:(roi + 1) * n_ch]
         positive = r[r > 0]
-        cells = CellList.of(part.x, part.y, part.z,
+        cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
                             min_cell=positive.min() if positive.size else 0.0,
                             label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
-        counts[rows[cells.order[queries]]] = cells.count(cells.x[queries], cells.y[queries],
-                                                         cells.z[queries], r)
+        counts[rows[cells.order[queries]]] = cells.count(queries, r)
     group = points.group[:points.n_core]
     own = group % n_ch
     ld = counts[np.arange(group.size), own] - (radius[group] >= 0) + (0 if exclude_self else 1)
@@ -424,11 +443,14 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     for c, name in enumerate(plan.channels):
         columns[f"n_{name}"] = pa.array(counts[:, c], mask=own == c)
     table = pa.table(columns)
-    source = np.searchsorted(offsets, loc, side="right") - 1
-    for number, members in runs(source):
+    if np.any(loc[1:] < loc[:-1]):  # see TileStore._read and RoiSpec.expand
+        raise AssertionError(f"tile {tile}: core rows out of input order")
+    bounds = np.searchsorted(loc, np.append(offsets, np.iinfo(np.int64).max))
+    for number in np.flatnonzero(np.diff(bounds)):  # one slice per input partition
         folder = Path(out_dir) / f"p{number:06d}"
         folder.mkdir(exist_ok=True)
-        write_table(table.take(pa.array(members)), folder / f"t{tile:06d}.arrow")
+        write_table(table.slice(bounds[number], bounds[number + 1] - bounds[number]),
+                    folder / f"t{tile:06d}.arrow")
     return _sums(group_sums(group, ld, counts, plan.n_groups))
 
 

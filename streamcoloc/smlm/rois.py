@@ -95,8 +95,8 @@ class RoiSpec:
 
     def expand(self, frame: pd.DataFrame):
         """``(rows, keys)``: for every (localization, ROI) pair, the row
-        position in ``frame`` and the ROI key (shapes: their position in
-        :meth:`keys`)."""
+        position in ``frame`` (ascending: the tiles keep the input order) and
+        the ROI key (shapes: their position in :meth:`keys`)."""
         n = len(frame)
         if self.column is not None:
             values = frame[self.column]
@@ -114,4 +114,6 @@ class RoiSpec:
                 inside = inside_polygon(x, y, shape)
             rows.append(np.flatnonzero(inside))
             keys.append(np.full(rows[-1].size, number, np.int64))
-        return np.concatenate(rows), np.concatenate(keys)
+        rows, keys = np.concatenate(rows), np.concatenate(keys)
+        order = np.argsort(rows, kind="stable")
+        return rows[order], keys[order]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, count_within, group_sums,
+from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, group_sums,
                                       nearest_by_sweep, nearest_other)
 from streamcoloc.smlm.pipeline import CellList
 
@@ -41,14 +41,18 @@ def test_assign_tiles_matches_brute_force():
     assert n_core.sum() == x.size
 
 
-def test_build_cell_list_sorts_every_point_into_its_cell_of_its_label():
-    x, y, z = points(2000, 1, z=True)
+@pytest.mark.parametrize("planar", [False, True])
+def test_build_cell_list_sorts_every_point_into_its_cell_of_its_label(planar):
+    x, y, z = points(2000, 1, z=not planar)
     label = np.random.default_rng(3).integers(0, 2, 2000)
     lower, cell = np.zeros(3), 70.0
-    dims = (np.array([1000.0, 1000.0, 1000.0]) // cell).astype(np.int64) + 1
-    order, start = build_cell_list(x, y, z, label, 2, lower, cell, dims)
+    dims = (np.array([1000.0, 1000.0, 0.0 if planar else 1000.0]) // cell).astype(np.int64) + 1
+    order, start, xs, ys, zs = build_cell_list(x, y, np.empty(0) if planar else z, label, 2,
+                                               lower, cell, dims)
     assert sorted(order.tolist()) == list(range(2000))
     assert start.size == 2 * np.prod(dims) + 1
+    assert xs.tolist() == x[order].tolist() and ys.tolist() == y[order].tolist()
+    assert zs.tolist() == ([] if planar else z[order].tolist())
     cells = ((z // cell) * dims[1] + y // cell) * dims[0] + x // cell + label * np.prod(dims)
     occupied = np.flatnonzero(np.diff(start))
     assert occupied.min() < np.prod(dims) <= occupied.max()  # both labels' grids
@@ -56,10 +60,15 @@ def test_build_cell_list_sorts_every_point_into_its_cell_of_its_label():
         assert (cells[order[start[k]:start[k + 1]]] == k).all()
 
 
+def cell_list(x, y, z, with_z, **options):
+    """The points' cell list, planar (no z) unless ``with_z``."""
+    return CellList.of(x, y, z if with_z else None, **options)
+
+
 @pytest.mark.parametrize("z, duplicates", [(False, 0), (False, 30), (True, 10)])
 def test_nearest_other_matches_ckdtree(z, duplicates):
     x, y, zz = points(3000, 2, z=z, duplicates=duplicates)
-    cells = CellList.of(x, y, zz)
+    cells = cell_list(x, y, zz, z)
     queries = np.arange(x.size)
     got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
                         cells.dims, queries, np.full(x.size, np.inf))
@@ -75,11 +84,11 @@ def test_nearest_other_searches_each_querys_own_label(z):
     query's distance is to the nearest other point of its label only."""
     x, y, zz = points(4000, 12, z=z, duplicates=10)
     label = np.random.default_rng(12).choice(3, x.size, p=[0.6, 0.05, 0.35])
-    cells = CellList.of(x, y, zz, label=label, n_labels=3)
+    cells = cell_list(x, y, zz, z, label=label, n_labels=3)
     got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
                         cells.dims, np.arange(x.size), np.full(x.size, np.inf))
     sorted_label = label[cells.order]
-    coords = np.stack([cells.x, cells.y, cells.z], axis=1)
+    coords = np.stack([x, y, zz], axis=1)[cells.order]
     for c in range(3):
         own = sorted_label == c
         expected = cKDTree(coords[own]).query(coords[own], k=2)[0][:, 1]
@@ -117,18 +126,33 @@ def test_nearest_other_within_margin_is_exact_beyond_is_an_upper_bound():
                                   single.cell, single.dims, np.array([0]), np.array([np.inf])))
 
 
+def count_queries(q, points_xyz, z, radius, label=None, **options):
+    """Counts of the points of each label around the query points ``q``:
+    the queries go in the same cell list under a label of their own (one
+    more grid, radius -1: never counted); returns (queries, labels + 1) in
+    query order."""
+    n_labels = 1 if label is None else int(label.max()) + 1
+    own = np.zeros(points_xyz[0].size, np.int64) if label is None else label
+    labels = np.concatenate([np.full(q[0].size, n_labels), own])
+    x, y, zz = (np.concatenate([a, b]) for a, b in zip(q, points_xyz))
+    cells = cell_list(x, y, zz, z, label=labels, n_labels=n_labels + 1, **options)
+    queries = np.flatnonzero(cells.order < q[0].size)  # ascending: cell order
+    out = np.empty((q[0].size, n_labels + 1), np.int64)
+    out[cells.order[queries]] = cells.count(queries, np.append(radius, -1.0))
+    return out
+
+
 @pytest.mark.parametrize("z", [False, True])
 def test_count_within_matches_ckdtree(z):
     x, y, zz = points(4000, 4, z=z, duplicates=20)
-    qx, qy, qz = points(1000, 5, side=1100.0, z=z)
+    q = points(1000, 5, side=1100.0, z=z)
+    tree = cKDTree(np.stack([x, y, zz], axis=1))
     for radius in (0.0, 13.0, 40.0, 95.0):
-        cells = CellList.of(x, y, zz, min_cell=radius / 2)
-        got = cells.count(qx, qy, qz, radius)
-        tree = cKDTree(np.stack([x, y, zz], axis=1))
-        expected = tree.query_ball_point(np.stack([qx, qy, qz], axis=1), radius,
-                                         return_length=True)
+        got = count_queries(q, (x, y, zz), z, [radius], min_cell=radius / 2)
+        expected = tree.query_ball_point(np.stack(q, axis=1), radius, return_length=True)
         np.testing.assert_array_equal(got[:, 0], expected)
-    assert (cells.count(qx, qy, qz, -1.0) == 0).all()
+        assert (got[:, 1] == 0).all()
+    assert (count_queries(q, (x, y, zz), z, [-1.0]) == 0).all()
 
 
 @pytest.mark.parametrize("z", [False, True])
@@ -137,21 +161,19 @@ def test_count_within_counts_each_label_within_its_own_radius(z):
     column equals cKDTree on that label's points alone."""
     x, y, zz = points(6000, 8, z=z, duplicates=30)
     label = np.random.default_rng(9).integers(0, 3, x.size)
-    qx, qy, qz = points(800, 10, side=1100.0, z=z)
+    q = points(800, 10, side=1100.0, z=z)
     radii = np.array([22.0, 61.0, -1.0])
-    cells = CellList.of(x, y, zz, min_cell=radii.max() / 3, label=label, n_labels=3)
-    got = cells.count(qx, qy, qz, radii)
-    assert got.shape == (800, 3)
+    got = count_queries(q, (x, y, zz), z, radii, label, min_cell=radii.max() / 3)
+    assert got.shape == (800, 4)
     for c, radius in enumerate(radii[:2]):
         own = label == c
         tree = cKDTree(np.stack([x[own], y[own], zz[own]], axis=1))
-        expected = tree.query_ball_point(np.stack([qx, qy, qz], axis=1), radius,
-                                         return_length=True)
+        expected = tree.query_ball_point(np.stack(q, axis=1), radius, return_length=True)
         np.testing.assert_array_equal(got[:, c], expected)
-    assert (got[:, 2] == 0).all()
+    assert (got[:, 2:] == 0).all()
     # cells sized by the smallest radius: the wider label searches more cells
-    fine = CellList.of(x, y, zz, min_cell=radii[0], label=label, n_labels=3)
-    np.testing.assert_array_equal(fine.count(qx, qy, qz, radii), got)
+    fine = count_queries(q, (x, y, zz), z, radii, label, min_cell=radii[0])
+    np.testing.assert_array_equal(fine, got)
 
 
 def test_cell_list_refuses_labels_outside_its_grids():
@@ -163,13 +185,10 @@ def test_cell_list_refuses_labels_outside_its_grids():
 
 
 def test_count_within_is_inclusive():
-    x, y, z = np.array([0.0, 3.0, 0.0]), np.array([0.0, 4.0, 5.0]), np.zeros(3)
-    cells = CellList.of(x, y, z, min_cell=5.0)
-    reach = np.array([1])
-    got = count_within(np.zeros(1), np.zeros(1), np.zeros(1), cells.x, cells.y, cells.z,
-                       cells.start, cells.lower, cells.cell, cells.dims, reach,
-                       np.array([25.0]))
-    assert got.tolist() == [[3]]  # itself, and two points at exactly 5
+    x, y = np.array([0.0, 3.0, 0.0, 6.0]), np.array([0.0, 4.0, 5.0, 0.0])
+    cells = CellList.of(x, y, min_cell=5.0)
+    query = np.flatnonzero(cells.order == 0)  # the point at the origin
+    assert cells.count(query, 5.0).tolist() == [[3]]  # itself and two at exactly 5, not 6
 
 
 def test_nearest_by_sweep_matches_brute_force():
