@@ -175,6 +175,16 @@ def _nearest_in_plane_ring(xs, ys, zs, planar, start, plane, nx, ny, cx, cy, r, 
     return best2
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _inner_distance(value, lower, cell, index, n):
+    """Distance from ``value`` (in cell ``index`` of ``n`` along one axis)
+    to the faces of its cell that have cells beyond (inf when neither has;
+    0 when rounding put the value just outside its cell)."""
+    offset = value - (lower + index * cell)
+    return max(min(offset if index > 0 else np.inf,
+                   cell - offset if index < n - 1 else np.inf), 0.0)
+
+
 @numba.njit(nogil=True, cache=True)
 def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
     """Distance from each query to the nearest *other* point of its label.
@@ -183,10 +193,11 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
     (channel; see :func:`build_cell_list`; ``zs`` empty: planar); ``queries``
     are positions in that order, each searched in its own label's grid.
     Rings of cells (Chebyshev distance r = 0, 1, ... from the query's cell)
-    are searched until the next ring cannot hold a closer point
-    (best <= r * cell), every cell was seen, or a point was found and the
-    ring lies beyond ``margin[q]`` (the distance beyond which the caller
-    may miss points).  A ring is the border of a square in the query's
+    are searched until the next ring cannot hold a closer point (best <=
+    r * cell + the query's distance to the nearest face of its own cell
+    with cells beyond), every cell was seen, or a point was found and the
+    rings seen reach beyond ``margin[q]`` (the distance beyond which the
+    caller may miss points).  A ring is the border of a square in the query's
     z-plane and in the planes r away, whole squares in the planes between
     (planar points: one plane, the 2D loop).  Returns the distances (inf
     when there is no other point); a distance <= margin is exact, a larger
@@ -207,6 +218,10 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
         cx = _cell_of(px, lower[0], cell, nx)
         cy = _cell_of(py, lower[1], cell, ny)
         cz = 0 if planar else _cell_of(pz, lower[2], cell, nz)
+        inner = _inner_distance(px, lower[0], cell, cx, nx)
+        inner = min(inner, _inner_distance(py, lower[1], cell, cy, ny))
+        if not planar:
+            inner = min(inner, _inner_distance(pz, lower[2], cell, cz, nz))
         best2 = np.inf
         for r in range(widest):
             if planar:
@@ -218,7 +233,7 @@ def nearest_other(xs, ys, zs, start, lower, cell, dims, queries, margin):
                                                    label * n_cells + iz * ny * nx, nx, ny, cx,
                                                    cy, r, abs(iz - cz) == r, px, py, pz, i,
                                                    best2)
-            reach = r * cell
+            reach = r * cell + inner  # every point this close has been seen
             if best2 <= reach * reach or (reach >= margin[q] and best2 < np.inf):
                 break
         out[q] = np.sqrt(best2)

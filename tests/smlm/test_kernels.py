@@ -79,6 +79,24 @@ def test_nearest_other_matches_ckdtree(z, duplicates):
 
 
 @pytest.mark.parametrize("z", [False, True])
+def test_nearest_other_in_dense_clusters_matches_ckdtree(z):
+    """Clusters of many points per cell in an empty field (cells sized on
+    the bounding box): searches that stop within the first ring, on the
+    distance to the query's own cell faces, stay exact."""
+    rng = np.random.default_rng(21)
+    centres = rng.uniform(0, 5000, (30, 3))
+    xyz = (centres[:, None] + rng.normal(0, 8.0, (30, 200, 3))).reshape(-1, 3)
+    if not z:
+        xyz[:, 2] = 0
+    cells = cell_list(*(np.ascontiguousarray(xyz[:, k]) for k in range(3)), z)
+    assert np.diff(cells.start).max() > 20  # dense cells
+    got = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower, cells.cell,
+                        cells.dims, np.arange(len(xyz)), np.full(len(xyz), np.inf))
+    coords = xyz[cells.order]
+    np.testing.assert_allclose(got, cKDTree(coords).query(coords, k=2)[0][:, 1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("z", [False, True])
 def test_nearest_other_searches_each_querys_own_label(z):
     """Three labels in one list (one grid each, the middle one sparse): each
     query's distance is to the nearest other point of its label only."""
