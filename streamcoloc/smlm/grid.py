@@ -180,11 +180,12 @@ class TileStore:
             self.folder(tile).mkdir(parents=True, exist_ok=True)
             write_table(part.replace_schema_metadata({N_CORE: str(n_core[tile])}),
                         self.folder(tile) / f"p{number:06d}.arrow")
-        tile_of = np.repeat(np.arange(self.layout.n_tiles), np.diff(start))
-        core = np.arange(rows.size) - start[tile_of] < n_core[tile_of]
-        key = tile_of[core] * n_groups + frame["_group"].to_numpy()[rows[core]]
-        counts = np.bincount(key, minlength=self.layout.n_tiles * n_groups)
-        return counts.reshape(self.layout.n_tiles, n_groups)
+        group = frame["_group"].to_numpy()
+        counts = np.zeros((self.layout.n_tiles, n_groups), np.int64)
+        for tile in np.flatnonzero(n_core):  # a tile's core rows lead its rows
+            core = rows[start[tile]:start[tile] + n_core[tile]]
+            counts[tile] = np.bincount(group[core], minlength=n_groups)
+        return counts
 
     def _read(self, tile: int, columns):
         """``(core, halo)`` rows of the tile's files, or None without files."""

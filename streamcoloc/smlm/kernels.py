@@ -287,23 +287,33 @@ def count_within(xs, ys, zs, start, lower, cell, dims, queries, reach, radius2):
 
 
 @numba.njit(nogil=True, cache=True)
-def group_sums(group, ld, counts, n_groups):
-    """Exact integer sums for the summary, per group g (``group % n`` is
-    the row's own channel, n = ``counts.shape[1]``): ``ld_sum[g]`` = Σ LD,
-    and for every other channel c ``n_sum[g, c]`` = Σ counts[:, c] and
-    ``n2_sum[g, c]`` = Σ counts[:, c]² over the rows of g (own channel: 0)."""
+def local_density_sums(group, counts, radius, exclude_self, n_groups):
+    """LD of each localization and exact integer sums for the summary.
+
+    ``counts[i, c]`` are localization i's neighbours of channel c within
+    c's radius, itself included (:func:`count_within`); its own channel is
+    ``group[i] % n`` (n = ``counts.shape[1]``) and its search radius
+    ``radius[group[i]]`` (< 0: undefined, nothing counted, itself neither).
+    LD_i = the own count less itself, plus 1 unless ``exclude_self``.
+    Returns ``(ld, ld_sum, n_sum, n2_sum)``: per group g, ``ld_sum[g]`` =
+    Σ LD, and for every other channel c ``n_sum[g, c]`` = Σ counts[:, c]
+    and ``n2_sum[g, c]`` = Σ counts[:, c]² over the rows of g (own
+    channel: 0)."""
     n_channels = counts.shape[1]
+    ld = np.empty(group.size, np.int64)
     ld_sum = np.zeros(n_groups, np.int64)
     n_sum = np.zeros((n_groups, n_channels), np.int64)
     n2_sum = np.zeros((n_groups, n_channels), np.int64)
     for i in range(group.size):
         g = group[i]
+        own = g % n_channels
+        ld[i] = counts[i, own] - (1 if radius[g] >= 0 else 0) + (0 if exclude_self else 1)
         ld_sum[g] += ld[i]
         for c in range(n_channels):
-            if c != g % n_channels:
+            if c != own:
                 n_sum[g, c] += counts[i, c]
                 n2_sum[g, c] += counts[i, c] * counts[i, c]
-    return ld_sum, n_sum, n2_sum
+    return ld, ld_sum, n_sum, n2_sum
 
 
 @numba.njit(nogil=True, cache=True)

@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from ..engine import heap
 from .grid import TileStore, box_distances, read_table, runs, write_table
-from .kernels import build_cell_list, count_within, group_sums, nearest_by_sweep, \
-    nearest_other
+from .kernels import build_cell_list, count_within, local_density_sums, \
+    nearest_by_sweep, nearest_other
 from .rois import RoiSpec
 
 SAMPLE_PER_PARTITION = 20_000  # positions per partition for the tile layout
@@ -215,10 +215,11 @@ class Points:
 
     @classmethod
     def of(cls, core: pa.Table, near: pa.Table, has_z: bool) -> "Points":
-        both = [core, near]
-
+        """Core rows, then halo rows: each column copied once, from the
+        Arrow chunks of both tables."""
         def column(name, dtype):
-            return np.concatenate([f[name].to_numpy() for f in both]).astype(dtype, copy=False)
+            chunks = [chunk.to_numpy() for rows in (core, near) for chunk in rows[name].chunks]
+            return np.concatenate(chunks or [np.empty(0, dtype)]).astype(dtype, copy=False)
 
         z = column("z", np.float64) if has_z else np.zeros(len(core) + len(near))
         return cls(column("x", np.float64), column("y", np.float64), z,
@@ -421,7 +422,8 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     n_ch = len(plan.channels)
     if len(core) == 0:
         nothing = np.empty(0, np.int64)
-        return _sums(group_sums(nothing, nothing, np.empty((0, n_ch), np.int64), plan.n_groups))
+        return _sums(local_density_sums(nothing, np.empty((0, n_ch), np.int64), radius,
+                                        exclude_self, plan.n_groups)[1:])
     points = Points.of(core, near, plan.has_z)
     counts = np.empty((points.n_core, n_ch), np.int64)
     for roi, rows, part in points.by_roi(n_ch):
@@ -434,7 +436,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
         counts[rows[cells.order[queries]]] = cells.count(queries, r)
     group = points.group[:points.n_core]
     own = group % n_ch
-    ld = counts[np.arange(group.size), own] - (radius[group] >= 0) + (0 if exclude_self else 1)
+    ld, *sums = local_density_sums(group, counts, radius, exclude_self, plan.n_groups)
     nnd = np.load(nnd_path)
     if patch is not None:
         nnd[patch["position"].to_numpy()] = patch["nnd"].to_numpy()
@@ -451,7 +453,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
         folder.mkdir(exist_ok=True)
         write_table(table.slice(bounds[number], bounds[number + 1] - bounds[number]),
                     folder / f"t{tile:06d}.arrow")
-    return _sums(group_sums(group, ld, counts, plan.n_groups))
+    return _sums(sums)
 
 
 def _sums(sums) -> dict:

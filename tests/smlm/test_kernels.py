@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, group_sums,
+from streamcoloc.smlm.kernels import (assign_tiles, build_cell_list, local_density_sums,
                                       nearest_by_sweep, nearest_other)
 from streamcoloc.smlm.pipeline import CellList
 
@@ -113,13 +113,18 @@ def test_nearest_other_searches_each_querys_own_label(z):
         np.testing.assert_allclose(got[own], expected, rtol=1e-12)
 
 
-def test_group_sums_are_exact_per_group_and_other_channel():
+def test_local_density_sums_are_exact_per_group_and_other_channel():
     rng = np.random.default_rng(13)
     group = rng.integers(0, 6, 5000)  # 3 ROIs x 2 channels
-    counts = rng.integers(0, 2**26, (5000, 2))  # sums of squares beyond 2**53: not float-exact
-    ld = rng.integers(0, 100, 5000)
-    ld_sum, n_sum, n2_sum = group_sums(group, ld, counts, 7)
-    assert ld_sum.tolist() == [int(ld[group == g].sum()) for g in range(7)]
+    counts = rng.integers(1, 2**26, (5000, 2))  # sums of squares beyond 2**53: not float-exact
+    radius = np.array([5.0, 5.0, -1.0, 5.0, 5.0, 5.0, 5.0])  # group 2: undefined
+    counts[group == 2, 0] = 0  # nothing counted within an undefined radius
+    for exclude_self in (True, False):
+        ld, ld_sum, n_sum, n2_sum = local_density_sums(group, counts, radius, exclude_self, 7)
+        own = counts[np.arange(5000), group % 2]
+        assert ld.tolist() == (own - (radius[group] >= 0) + (not exclude_self)).tolist()
+        assert (ld[group == 2] == (0 if exclude_self else 1)).all()
+        assert ld_sum.tolist() == [int(ld[group == g].sum()) for g in range(7)]
     for g in range(7):
         for c in range(2):
             values = [int(v) for v in counts[group == g, c]] if c != g % 2 else []
