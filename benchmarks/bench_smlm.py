@@ -17,6 +17,8 @@ noisy: compare only numbers printed by the same run):
     with 1 worker (scipy's default) and with one worker per core, up to
     ``--reference-max`` localizations per channel;
   * every measurement in a fresh subprocess, its peak RSS read from VmHWM;
+    each one run ``REPEATS`` times, streamcoloc and the reference in turn,
+    and the median shown (all the times are printed below the table);
   * the speed-up at 10^6 per channel, the agreement of the mean CIs, the
     time per localization at each size (linear scaling: constant);
   * at 10^6 per channel, the same run with one tile per worker thread (the
@@ -63,6 +65,7 @@ CLUSTERS_PER_BLOCK = 2000  # ~270k localizations per channel per generated block
 TARGET_SPEEDUP = 10.0
 BALANCE_SIZE = 10**6  # per channel: also run with one tile per worker thread ...
 HEAP_PAIRS = 3  # ... and these pairs with the tile passes' heap policy and without
+REPEATS = 3  # fresh runs of each measurement in the table (the median is shown)
 #: the same definitions: mean CIs equal to float rounding
 AGREEMENT_TOLERANCE = 1e-9
 #: linear scaling: time ~ N^exponent with exponent at most this
@@ -174,7 +177,8 @@ def check_disk(folder: Path, total_rows: int) -> None:
                  f"{free / GIB:.1f} GiB (use --workdir elsewhere or fewer sizes)")
 
 
-def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> dict:
+def measure(folder: Path, per_channel: int, reference_max: int, cores: int,
+            repeats: int = REPEATS) -> dict:
     data = write_dataset(folder / f"data-{per_channel}", per_channel)
     os.sync()  # the generator's writes reach the disk before anything is timed
     rows = dataset_rows(data)
@@ -187,16 +191,29 @@ def measure(folder: Path, per_channel: int, reference_max: int, cores: int) -> d
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    out = {"per_channel": per_channel, "rows": rows, "ours": ours()}
+    out = {"per_channel": per_channel, "rows": rows}
+    # streamcoloc and the reference in turn, fresh runs each: medians
+    runs = {"ours": []}
+    references = sorted({1, cores}) if per_channel <= reference_max else []
+    for _ in range(repeats):
+        runs["ours"].append(ours())
+        for workers in references:
+            runs.setdefault(f"ref{workers}", []).append(
+                spawn("kdtree", data=str(data), workers=workers))
+    for name, measured in runs.items():
+        out[name] = median_run(measured)
     if per_channel == BALANCE_SIZE:
         out["one_tile"] = ours(tiles_per_worker=1)
         from streamcoloc.engine.heap import TRIM_THRESHOLD
         out["heap"] = [(ours(), ours(tile_trim=TRIM_THRESHOLD)) for _ in range(HEAP_PAIRS)]
-    if per_channel <= reference_max:
-        for workers in sorted({1, cores}):
-            out[f"ref{workers}"] = spawn("kdtree", data=str(data), workers=workers)
     shutil.rmtree(data, ignore_errors=True)
     return out
+
+
+def median_run(runs: list) -> dict:
+    """The run of median time (its other figures with it), and every time."""
+    middle = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    return dict(middle, all_seconds=[r["seconds"] for r in runs])
 
 
 def main() -> None:
@@ -240,7 +257,7 @@ def main() -> None:
                 fmt_bytes(ref1["maxrss"]) if ref1 else "-",
                 f"{ref1['seconds'] / r['ours']['seconds']:.1f}x" if ref1 else "-")
         if args.big:
-            r = measure(folder, BIG_TOTAL // 2, 0, cores)
+            r = measure(folder, BIG_TOTAL // 2, 0, cores, repeats=1)
             results.append(r)
             row(f"{BIG_TOTAL // 2:.0e}", f"{r['ours']['seconds']:.1f}",
                 fmt_bytes(r["ours"]["maxrss"]),
@@ -251,6 +268,13 @@ def main() -> None:
 
 
 def report(results: list, cores: int, baseline: int) -> None:
+    print("\n  every run's time (s), fresh runs in turn:")
+    for r in results:
+        for name in ("ours", "ref1") + tuple(k for k in r if k.startswith("ref") and k != "ref1"):
+            if name in r:
+                label = "streamcoloc" if name == "ours" else f"kdtree w={name[3:]}"
+                print(f"    {r['per_channel']:.0e}/channel {label}: "
+                      f"{', '.join(f'{v:.2f}' for v in r[name]['all_seconds'])}")
     print("\n  streamcoloc steps (s), tiles, far nearest neighbours, work folder size:")
     for r in results:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in r["ours"]["steps"].items())

@@ -187,6 +187,12 @@ def parallelism() -> int:
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
 
 
+def runs_locally() -> bool:
+    """True when tasks run in this process (dask's local schedulers), False
+    under an active dask.distributed client."""
+    return _client() is None
+
+
 def map_local(func, items) -> list:
     """``[func(item) for item in items]`` on this process's threads (dask's
     ``num_workers``, or the CPU count; one under the synchronous scheduler):

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import ColocWarning
-from ..engine.runtime import parallelism
+from ..engine.runtime import parallelism, runs_locally
 from .grid import TileLayout, TileStore
 from .pipeline import Plan, bucket, compute, count_tile, nearest_tile, \
     partition_results, resolve_far, survey
@@ -61,6 +61,12 @@ HALO_SAFETY = 1.5  # bucketing halo = 1.5 x the estimated largest search radius 
 HALO_MNNDS = 10.0  # ... and at least 10 estimated MNNDs (for the nearest-neighbour pass)
 TILES_PER_WORKER = 2  # tiles per worker thread, for load balance (see balanced_tile_points)
 MIN_TILE_POINTS = 100_000
+#: memory per localization of a tile task (what ``tile_points`` bounds) and of
+#: a tile kept from the nearest pass for the count pass (points, cell lists,
+#: distances: ~75 B measured); tiles are kept when they all fit in what the
+#: tasks may hold at once (see keep_tiles)
+TASK_BYTES_PER_LOCALIZATION = 300
+KEPT_BYTES_PER_LOCALIZATION = 100
 
 
 def effective_resolution(mnnd, precision):
@@ -206,8 +212,9 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
 
     tiles = [t for t in range(layout.n_tiles) if tile_counts[t].any()]
     (work / "nnd").mkdir()
+    keep = keep_tiles(total, tile_points)
     records = compute([dask.delayed(nearest_tile)(store, t, plan, count, extent,
-                                                  work / "nnd" / f"t{t:06d}.npy")
+                                                  work / "nnd" / f"t{t:06d}.npy", keep)
                        for t in tiles])
     found_n = np.sum([r["n"] for r in records], axis=0)
     found_sum = np.sum([r["sum"] for r in records], axis=0)
@@ -227,8 +234,9 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     patches = dict(tuple(far.groupby("tile"))) if far is not None else {}
     sums = compute([dask.delayed(count_tile)(store, t, plan, radius, exclude_self,
                                              work / "nnd" / f"t{t:06d}.npy", patches.get(t),
-                                             work / "out", offsets)
-                    for t in tiles])
+                                             work / "out", offsets, r["kept"])
+                    for t, r in zip(tiles, records)])
+    del records  # the kept tiles
     ld_sum = _exact(np.sum([s["ld"] for s in sums], axis=0))
     n_sum = _exact(np.sum([s["n"] for s in sums], axis=0))
     n2_sum = _exact(np.sum([s["n2"] for s in sums], axis=0))
@@ -306,6 +314,17 @@ def balanced_tile_points(total: int, tile_points: int) -> int:
     per thread at 10^6 localizations per channel."""
     balanced = -(-total // (TILES_PER_WORKER * parallelism()))
     return int(min(tile_points, max(MIN_TILE_POINTS, balanced)))
+
+
+def keep_tiles(total: int, tile_points: int) -> bool:
+    """Keep the tiles in memory from the nearest pass to the count pass
+    (no second read, no second cell lists): when tasks run in this process
+    and every tile kept takes no more than the tile tasks may hold at once
+    (``total`` x :data:`KEPT_BYTES_PER_LOCALIZATION` <= ``tile_points`` x
+    :data:`TASK_BYTES_PER_LOCALIZATION` x worker threads), so memory stays
+    bounded by the tile size whatever the table."""
+    return runs_locally() and total * KEPT_BYTES_PER_LOCALIZATION <= \
+        tile_points * TASK_BYTES_PER_LOCALIZATION * parallelism()
 
 
 def _frame(locs):

@@ -315,31 +315,49 @@ def _margins(x, y, box, halo, bbox) -> np.ndarray:
     return out
 
 
-def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd_path) -> dict:
+@dataclass
+class KeptTile:
+    """A tile as the nearest pass prepared it, kept in memory for the count
+    pass (small tables, see :func:`~.index.coloc_index`): its points, per
+    ROI ``(roi, core_rows, points, cell list)``, and the nearest-neighbour
+    distances of its core rows."""
+
+    points: Points
+    lists: list
+    nnd: np.ndarray
+
+
+def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd_path,
+                 keep: bool = False) -> dict:
     """Nearest same-group neighbour of the tile's localizations, saved to
-    ``nnd_path`` in core-row order.  Returns per-group counts and sums of
+    ``nnd_path`` in core-row order (``keep``: returned as ``kept``, a
+    :class:`KeptTile`, instead).  Returns per-group counts and sums of
     the exact distances, and the rows (``far``) whose nearest neighbour may
     lie beyond the halo, with the best distance seen as an upper bound."""
     core, near = store.load(tile, store.halo, z=plan.has_z)
     points = Points.of(core, near, plan.has_z)
     if points.n_core == 0:
-        return {"n": np.zeros(plan.n_groups), "sum": np.zeros(plan.n_groups), "far": None}
+        return {"n": np.zeros(plan.n_groups), "sum": np.zeros(plan.n_groups), "far": None,
+                "kept": None}
     margin = _margins(points.x[:points.n_core], points.y[:points.n_core],
                       store.layout.boxes[tile], store.halo, bbox)
     nnd = np.empty(points.n_core)
     n_ch = len(plan.channels)
-    for _, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
+    lists = []
+    for roi, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
         cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
                             label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # ascending: memory order
         found = rows[cells.order[queries]]
         nnd[found] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
                                    cells.cell, cells.dims, queries, margin[found])
+        lists.append((roi, rows, part, cells))
     group = points.group[:points.n_core]
     alone = group_sizes[group] < 2  # no other localization in the group anywhere
     nnd[alone] = np.nan
     exact = alone | (nnd <= margin)
-    np.save(nnd_path, nnd)
+    if not keep:
+        np.save(nnd_path, nnd)
     found = exact & ~alone
     far = np.flatnonzero(~exact)
     return {
@@ -348,6 +366,7 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
         "far": pd.DataFrame({"tile": tile, "position": far, "x": points.x[far],
                              "y": points.y[far], "z": points.z[far], "group": group[far],
                              "loc": points.loc[far], "bound": nnd[far]}) if far.size else None,
+        "kept": KeptTile(points, lists, nnd) if keep else None,
     }
 
 
@@ -402,7 +421,8 @@ def resolve_far(far: pd.DataFrame, store: TileStore, tile_counts: np.ndarray,
 # ---------------------------------------------------------------- counts
 
 def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, exclude_self: bool,
-               nnd_path, patch: pd.DataFrame | None, out_dir, offsets) -> dict:
+               nnd_path, patch: pd.DataFrame | None, out_dir, offsets,
+               kept: KeptTile | None = None) -> dict:
     """LD and neighbours per other channel of the tile's localizations.
 
     ``radius[group]`` is the search radius of a group (< 0: undefined).
@@ -416,28 +436,35 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
     rows are in input order, so each partition's rows are one slice) to
     ``out_dir/p<partition>/t<tile>.arrow``; returns per-group sums of
     LD, and per (group, channel) sums of N and N² for the summary.
+    A ``kept`` tile (:func:`nearest_tile`) serves when its halo covers the
+    largest radius: its points, distances, and cell lists wide enough.
     """
     halo = max(float(radius.max()), 0.0)
-    core, near = store.load(tile, halo, z=plan.has_z)
     n_ch = len(plan.channels)
-    if len(core) == 0:
-        nothing = np.empty(0, np.int64)
-        return _sums(local_density_sums(nothing, np.empty((0, n_ch), np.int64), radius,
-                                        exclude_self, plan.n_groups)[1:])
-    points = Points.of(core, near, plan.has_z)
+    if kept is not None and halo <= store.halo:
+        points, lists = kept.points, kept.lists
+    else:
+        core, near = store.load(tile, halo, z=plan.has_z)
+        if len(core) == 0:
+            nothing = np.empty(0, np.int64)
+            return _sums(local_density_sums(nothing, np.empty((0, n_ch), np.int64), radius,
+                                            exclude_self, plan.n_groups)[1:])
+        points = Points.of(core, near, plan.has_z)
+        lists = [(roi, rows, part, None) for roi, rows, part in points.by_roi(n_ch)]
     counts = np.empty((points.n_core, n_ch), np.int64)
-    for roi, rows, part in points.by_roi(n_ch):
+    for roi, rows, part, cells in lists:
         r = radius[roi * n_ch:(roi + 1) * n_ch]
         positive = r[r > 0]
-        cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
-                            min_cell=positive.min() if positive.size else 0.0,
-                            label=part.group % n_ch, n_labels=n_ch)
+        min_cell = positive.min() if positive.size else 0.0
+        if cells is None or cells.cell < min_cell:
+            cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
+                                min_cell=min_cell, label=part.group % n_ch, n_labels=n_ch)
         queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
         counts[rows[cells.order[queries]]] = cells.count(queries, r)
     group = points.group[:points.n_core]
     own = group % n_ch
     ld, *sums = local_density_sums(group, counts, radius, exclude_self, plan.n_groups)
-    nnd = np.load(nnd_path)
+    nnd = kept.nnd if kept is not None else np.load(nnd_path)
     if patch is not None:
         nnd[patch["position"].to_numpy()] = patch["nnd"].to_numpy()
     loc = points.loc[:points.n_core]

@@ -85,6 +85,7 @@ def test_survey_bounding_boxes_per_roi_column_value():
 def test_count_pass_cells_are_at_least_the_smallest_radius(monkeypatch):
     """The count pass sizes its cells by the smallest defined search radius
     (each channel then searches as many cells as its own radius needs)."""
+    import streamcoloc.smlm.index as index
     import streamcoloc.smlm.pipeline as pipeline
     from streamcoloc.smlm import coloc_index, simulate
 
@@ -97,6 +98,44 @@ def test_count_pass_cells_are_at_least_the_smallest_radius(monkeypatch):
         return of(cls, *args, **kwargs)
 
     monkeypatch.setattr(pipeline.CellList, "of", classmethod(spy))
+    monkeypatch.setattr(index, "keep_tiles", lambda *args: False)  # cell lists built anew
     result = coloc_index(simulate("clusters", n_clusters=20, seed=4), radius_factor=1.5)
     radii = 1.5 * result.summary.drop_duplicates("channel")["d"].to_numpy()
     assert seen and all(m == pytest.approx(radii.min(), rel=1e-12) for m in seen)
+
+
+@pytest.mark.parametrize("options", [{}, {"radius_factor": 4.0}, {"bucket_halo": 5.0},
+                                     {"roi": [(0, 0, 3000, 3000), (2000, 2000, 5000, 5000)]}])
+def test_tiles_kept_between_the_passes_give_the_same_results(monkeypatch, options):
+    """The count pass on the tiles the nearest pass kept (their cell lists
+    when wide enough, rebuilt when a radius is wider, read anew when it
+    reaches beyond the stored halo) writes what it writes from the files."""
+    import streamcoloc.smlm.index as index
+    import streamcoloc.smlm.pipeline as pipeline
+    from streamcoloc.smlm import coloc_index, simulate
+
+    table = simulate("clusters", n_clusters=30, seed=5)
+    kept = []
+    count_tile = pipeline.count_tile
+
+    def spy(*args, **kwargs):
+        kept.append(args[-1] is not None)
+        return count_tile(*args, **kwargs)
+
+    monkeypatch.setattr(index, "count_tile", spy)
+    runs = {}
+    for keep in (True, False):
+        monkeypatch.setattr(index, "keep_tiles", lambda *args, keep=keep: keep)
+        runs[keep] = coloc_index(table, tile_points=2000, **options)
+    assert kept and all(kept[:len(kept) // 2]) and not any(kept[len(kept) // 2:])
+    pd.testing.assert_frame_equal(runs[True].localizations, runs[False].localizations)
+    pd.testing.assert_frame_equal(runs[True].summary, runs[False].summary)
+
+
+def test_tiles_are_kept_only_within_the_tile_tasks_memory_bound():
+    from streamcoloc.engine.runtime import parallelism
+    from streamcoloc.smlm import index
+
+    bound = index.TASK_BYTES_PER_LOCALIZATION * parallelism() // index.KEPT_BYTES_PER_LOCALIZATION
+    assert index.keep_tiles(1000 * bound, 1000)
+    assert not index.keep_tiles(1000 * bound + 1, 1000)
