@@ -45,13 +45,20 @@ def _own_interval(edges, value):
 
 
 @numba.njit(nogil=True, cache=True)
-def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, fill):
+def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, only,
+                 fill):
     """Count (``fill`` False: ``next_core[t]``, ``next_halo[t]`` += 1 per
-    pair) or place (``rows[next_*[t]] = i``, then += 1) the (point, tile)
-    pairs of :func:`assign_tiles`."""
+    pair; ``only[i]`` = the tile of a point that has no halo copy, else -1)
+    or place (``rows[next_*[t]] = i``, then += 1: at once where ``only[i]``
+    is a tile) the (point, tile) pairs of :func:`assign_tiles`."""
     for i in range(x.size):
+        if fill and only[i] >= 0:  # most points: no other tile's halo
+            rows[next_core[only[i]]] = i
+            next_core[only[i]] += 1
+            continue
         own_col = _own_interval(x_edges, x[i])
         col_lo, col_hi = _tile_span(x_edges, x[i] - halo, x[i] + halo)
+        pairs, own = 0, -1
         for c in range(col_lo, col_hi + 1):
             column = y_edges[col_start[c]:col_start[c + 1]]
             own_row = _own_interval(column, y[i]) if c == own_col else -1
@@ -62,6 +69,10 @@ def _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, 
                 if fill:
                     rows[cursor[tile]] = i
                 cursor[tile] += 1
+                pairs += 1
+                own = tile if r == own_row else own
+        if not fill:
+            only[i] = own if pairs == 1 else -1
 
 
 @numba.njit(nogil=True, cache=True)
@@ -75,19 +86,21 @@ def assign_tiles(x, y, x_edges, y_edges, col_start, halo):
     outer tiles.  Returns ``(rows, start, n_core)``: the points of tile t are
     ``rows[start[t]:start[t + 1]]``, its own ``n_core[t]`` points first (in
     input order), then its halo copies.  Counted first, then placed (no
-    arrays grown in the loop).
+    arrays grown in the loop; the points far from every other tile's box
+    are placed from the tile the count found).
     """
     n_tiles = col_start[-1] - (x_edges.size - 1)
     n_core = np.zeros(n_tiles, np.int64)
     n_halo = np.zeros(n_tiles, np.int64)
-    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, n_core, n_halo, rows=n_core[:0],
-                 fill=False)
+    only = np.empty(x.size, np.int64)
+    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, n_core, n_halo, n_core[:0], only,
+                 False)
     start = np.zeros(n_tiles + 1, np.int64)
     start[1:] = np.cumsum(n_core + n_halo)
     next_core = start[:-1].copy()
     next_halo = start[:-1] + n_core
     rows = np.empty(start[-1], np.int64)
-    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, True)
+    _visit_tiles(x, y, x_edges, y_edges, col_start, halo, next_core, next_halo, rows, only, True)
     return rows, start, n_core
 
 

@@ -132,7 +132,10 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -
            and (a != "z" or plan.has_z)]
     if not plan.has_z:
         xyz.append(np.zeros(n))
-    roi_code, roi_values = pd.factorize(rows.roi, sort=True)
+    if plan.rois.column is None and plan.rois.shapes is None:  # the whole table: ROI 0
+        roi_code, roi_values = rows.roi, np.zeros(1, np.int64)
+    else:
+        roi_code, roi_values = pd.factorize(rows.roi, sort=True)
     channel_code, channel_values = pd.factorize(rows.of(part[plan.channel].to_numpy()))
     key = roi_code * len(channel_values) + channel_code
     size = len(roi_values) * len(channel_values)
