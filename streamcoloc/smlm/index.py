@@ -186,7 +186,10 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
             partitions = whole
     seconds = {}
 
-    found = survey(partitions, plan, source)
+    # a table read from files: partitions small enough are kept for the bucket pass
+    keep_bytes = 0 if isinstance(frame, pd.DataFrame) else \
+        kept_bytes(tile_points) // max(len(partitions), 1)
+    found = survey(partitions, plan, source, keep_bytes)
     plan = replace(plan, channels=_channels(found["groups"], channels, source),
                    roi_keys=tuple(plan.rois.keys(found["bbox"].index)))
     if plan.rois.column is not None:  # the survey saw raw ROI values
@@ -207,7 +210,9 @@ def coloc_index(locs, *, channel: str = "channel", channels=None, roi=None,
     work = Path(tempfile.mkdtemp(prefix="streamcoloc-smlm-", dir=workdir))
     store = TileStore(work / "tiles", layout, halo)
     offsets = np.concatenate([[0], np.cumsum(found["n_rows"])[:-1]])
+    partitions = [p if kept is None else kept for p, kept in zip(partitions, found.pop("parts"))]
     tile_counts = bucket(partitions, offsets, plan, store, source)
+    del partitions  # the kept ones
     seconds["bucket"] = time.perf_counter() - started - sum(seconds.values())
 
     tiles = [t for t in range(layout.n_tiles) if tile_counts[t].any()]
@@ -316,15 +321,20 @@ def balanced_tile_points(total: int, tile_points: int) -> int:
     return int(min(tile_points, max(MIN_TILE_POINTS, balanced)))
 
 
+def kept_bytes(tile_points: int) -> int:
+    """Memory that what one pass keeps for the next may take: what the tile
+    tasks may hold at once (``tile_points`` x
+    :data:`TASK_BYTES_PER_LOCALIZATION` x worker threads), so memory stays
+    bounded by the tile size whatever the table; 0 (keep nothing) under
+    dask.distributed, whose tasks run elsewhere."""
+    return tile_points * TASK_BYTES_PER_LOCALIZATION * parallelism() if runs_locally() else 0
+
+
 def keep_tiles(total: int, tile_points: int) -> bool:
     """Keep the tiles in memory from the nearest pass to the count pass
-    (no second read, no second cell lists): when tasks run in this process
-    and every tile kept takes no more than the tile tasks may hold at once
-    (``total`` x :data:`KEPT_BYTES_PER_LOCALIZATION` <= ``tile_points`` x
-    :data:`TASK_BYTES_PER_LOCALIZATION` x worker threads), so memory stays
-    bounded by the tile size whatever the table."""
-    return runs_locally() and total * KEPT_BYTES_PER_LOCALIZATION <= \
-        tile_points * TASK_BYTES_PER_LOCALIZATION * parallelism()
+    (no second read, no second cell lists) when they fit in
+    :func:`kept_bytes` (``total`` x :data:`KEPT_BYTES_PER_LOCALIZATION`)."""
+    return total * KEPT_BYTES_PER_LOCALIZATION <= kept_bytes(tile_points)
 
 
 def _frame(locs):

@@ -121,13 +121,17 @@ def compute(tasks: list) -> list:
 
 # ---------------------------------------------------------------- survey
 
-def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -> dict:
+def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str,
+                     keep_bytes: int = 0) -> dict:
     """Counts and precision sums per (ROI, channel), bounding box per ROI and
-    a uniform sample of positions (with weights) of one partition."""
+    a uniform sample of positions (with weights) of one partition; the
+    partition itself too (``part``) when it takes at most ``keep_bytes``."""
+    kept = part if _frame_bytes(part) <= keep_bytes else None
     rows = plan.rows(part, source)
     n = rows.positions.size
     if n == 0:  # e.g. outside every ROI
-        return {"n_rows": len(part), "groups": None, "bbox": None, "sample": (np.empty(0),) * 3}
+        return {"n_rows": len(part), "groups": None, "bbox": None,
+                "sample": (np.empty(0),) * 3, "part": kept}
     xyz = [rows.of(part[a].to_numpy(np.float64)) for a in ("x", "y", "z") if a in part
            and (a != "z" or plan.has_z)]
     if not plan.has_z:
@@ -150,7 +154,14 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str) -
     take = np.random.default_rng(number).choice(n, min(SAMPLE_PER_PARTITION, n), replace=False)
     weight = n / max(take.size, 1)
     return {"n_rows": len(part), "groups": groups[groups["n"] > 0], "bbox": bbox,
-            "sample": (xyz[0][take], xyz[1][take], np.full(take.size, weight))}
+            "sample": (xyz[0][take], xyz[1][take], np.full(take.size, weight)), "part": kept}
+
+
+def _frame_bytes(part: pd.DataFrame) -> int:
+    """Memory of a partition: its arrays (Arrow-backed columns: their
+    buffers), and ~64 B per Python object an object column points to."""
+    objects = sum(len(part) for dtype in part.dtypes if dtype == object)
+    return int(part.memory_usage(index=True).sum()) + 64 * objects
 
 
 def _per_roi(reduce: np.ufunc, values: np.ndarray, roi_code: np.ndarray, n_rois: int):
@@ -163,9 +174,11 @@ def _per_roi(reduce: np.ufunc, values: np.ndarray, roi_code: np.ndarray, n_rois:
     return out
 
 
-def survey(partitions: list, plan: Plan, source: str) -> dict:
-    """Merge the partition surveys."""
-    parts = compute([dask.delayed(survey_partition, pure=False)(p, i, plan, source)
+def survey(partitions: list, plan: Plan, source: str, keep_bytes: int = 0) -> dict:
+    """Merge the partition surveys; ``parts``: the partitions of at most
+    ``keep_bytes`` each, read once for the survey and the bucket pass (None
+    for the others)."""
+    parts = compute([dask.delayed(survey_partition, pure=False)(p, i, plan, source, keep_bytes)
                      for i, p in enumerate(partitions)])
     seen = [p for p in parts if p["groups"] is not None]
     if not seen:
@@ -176,7 +189,7 @@ def survey(partitions: list, plan: Plan, source: str) -> dict:
                       boxes[["xmax", "ymax", "zmax"]].max()], axis=1)
     sample = [np.concatenate([p["sample"][k] for p in parts]) for k in range(3)]
     return {"n_rows": [p["n_rows"] for p in parts], "groups": groups, "bbox": bbox,
-            "sample": sample}
+            "sample": sample, "parts": [p["part"] for p in parts]}
 
 
 # ---------------------------------------------------------------- bucket

@@ -139,3 +139,43 @@ def test_tiles_are_kept_only_within_the_tile_tasks_memory_bound():
     bound = index.TASK_BYTES_PER_LOCALIZATION * parallelism() // index.KEPT_BYTES_PER_LOCALIZATION
     assert index.keep_tiles(1000 * bound, 1000)
     assert not index.keep_tiles(1000 * bound + 1, 1000)
+
+
+def test_partitions_read_once_are_kept_for_the_bucket_pass_within_the_bound(monkeypatch, tmp_path):
+    """A file-backed table: partitions within the bound are read once (the
+    survey keeps them for the bucket pass), the results unchanged."""
+    import dask.dataframe as dd
+
+    import streamcoloc.smlm.index as index
+    from streamcoloc.smlm import coloc_index, simulate
+
+    simulate("clusters", n_clusters=30, seed=6).to_parquet(tmp_path / "locs.parquet")
+    table = dd.read_parquet(tmp_path / "locs.parquet").repartition(npartitions=3)
+    survey = index.survey
+    kept = []
+
+    def spy(*args):
+        found = survey(*args)
+        kept.append(sum(p is not None for p in found["parts"]))
+        return found
+
+    monkeypatch.setattr(index, "survey", spy)
+    results = {}
+    for budget in (10**9, 0):
+        monkeypatch.setattr(index, "kept_bytes", lambda tile_points, budget=budget: budget)
+        results[budget] = coloc_index(table, tile_points=2000)
+    assert kept == [3, 0]
+    pd.testing.assert_frame_equal(results[10**9].localizations.compute(),
+                                  results[0].localizations.compute())
+    pd.testing.assert_frame_equal(results[10**9].summary, results[0].summary)
+
+
+def test_a_partition_counts_its_strings_in_its_bytes():
+    from streamcoloc.smlm.pipeline import _frame_bytes
+
+    numbers = pd.DataFrame({"x": np.zeros(100), "channel": np.zeros(100, np.int64)})
+    objects = numbers.assign(channel=pd.Series(["A"] * 100, dtype=object))
+    assert _frame_bytes(numbers) == numbers.memory_usage(index=True).sum()
+    assert _frame_bytes(objects) == _frame_bytes(numbers) + 64 * 100  # pointers and strings
+    arrow = numbers.assign(channel=pd.Series(["A"] * 100, dtype="string[pyarrow]"))
+    assert _frame_bytes(arrow) == arrow.memory_usage(index=True).sum()  # its own buffers
