@@ -369,16 +369,19 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
                                    cells.cell, cells.dims, queries, margin[found])
         lists.append((roi, rows, part, cells))
     group = points.group[:points.n_core]
-    alone = group_sizes[group] < 2  # no other localization in the group anywhere
+    lonely = np.flatnonzero(group_sizes < 2)  # groups of one localization in the table
+    alone = np.isin(group, lonely) if lonely.size else np.zeros(group.size, bool)
     nnd[alone] = np.nan
     exact = alone | (nnd <= margin)
     if not keep:
         np.save(nnd_path, nnd)
     found = exact & ~alone
     far = np.flatnonzero(~exact)
+    counted, distances = (group, nnd) if far.size == 0 and not lonely.size else \
+        (group[found], nnd[found])
     return {
-        "n": np.bincount(group[found], minlength=plan.n_groups).astype(np.float64),
-        "sum": np.bincount(group[found], weights=nnd[found], minlength=plan.n_groups),
+        "n": np.bincount(counted, minlength=plan.n_groups).astype(np.float64),
+        "sum": np.bincount(counted, weights=distances, minlength=plan.n_groups),
         "far": pd.DataFrame({"tile": tile, "position": far, "x": points.x[far],
                              "y": points.y[far], "z": points.z[far], "group": group[far],
                              "loc": points.loc[far], "bound": nnd[far]}) if far.size else None,
