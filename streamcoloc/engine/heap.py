@@ -23,8 +23,10 @@ faults in and zeroes.  Their passes keep up to 64 MiB of free heap top per
 arena (:data:`TILE_TRIM_THRESHOLD`, glibc's own adaptive ceiling).  At 10^6
 localizations per channel ``benchmarks/bench_smlm.py`` prints the two side
 by side (medians of interleaved fresh runs): 1.10 s, 80k page faults, peak
-RSS 680 MiB kept vs 1.33 s, 244k, 630 MiB returned (1.21x); the memory kept
-is at most 64 MiB per worker thread, whatever the table size.
+RSS 680 MiB kept vs 1.33 s, 244k, 630 MiB returned (1.21x, d2bd86c; 0.77 vs
+0.88 s, 75k vs 146k faults, 1.14x, at 4f54c0a, whose tile tasks allocate
+less); the memory kept is at most 64 MiB per worker thread, whatever the
+table size.
 
 This changes a process-wide setting on the first pass of each kind; it does
 nothing off glibc or when the user set ``MALLOC_MMAP_THRESHOLD_`` or
