@@ -46,20 +46,21 @@ MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 64 * 2**10  # pixel passes
 TILE_TRIM_THRESHOLD = 64 * 2**20  # SMLM tile passes
 
-_trim_set: list = []  # the trim threshold last set (empty: none yet)
+_trim_set = None  # the trim threshold last set
 
 
 def bound_heap_growth(trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Set glibc's mmap threshold (32 MiB) and trim threshold (see the
     module docstring) unless they are set already; True when they are."""
+    global _trim_set
     mallopt = _mallopt()
     if mallopt is None:
         return False
-    if _trim_set[-1:] != [trim_threshold]:
+    if _trim_set != trim_threshold:
         if not (mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and
                 mallopt(M_TRIM_THRESHOLD, trim_threshold)):
             return False
-        _trim_set[:] = [trim_threshold]
+        _trim_set = trim_threshold
     return True
 
 

@@ -69,7 +69,7 @@ class Plan:
         if check:
             self.check(part, source)
         rows, roi = self.rois.expand(part)
-        every = self.rois.shapes is None and rows.size == len(part)
+        every = not self.rois.shapes and rows.size == len(part)
         if self.channels is not None:
             keep = part[self.channel].isin(self.channels).to_numpy()[rows]
             if not keep.all():
@@ -126,7 +126,7 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str,
     """Counts and precision sums per (ROI, channel), bounding box per ROI and
     a uniform sample of positions (with weights) of one partition; the
     partition itself too (``part``) when it takes at most ``keep_bytes``."""
-    kept = part if _frame_bytes(part) <= keep_bytes else None
+    kept = part if keep_bytes and _frame_bytes(part) <= keep_bytes else None
     rows = plan.rows(part, source)
     n = rows.positions.size
     if n == 0:  # e.g. outside every ROI
@@ -136,7 +136,7 @@ def survey_partition(part: pd.DataFrame, number: int, plan: Plan, source: str,
            and (a != "z" or plan.has_z)]
     if not plan.has_z:
         xyz.append(np.zeros(n))
-    if plan.rois.column is None and plan.rois.shapes is None:  # the whole table: ROI 0
+    if plan.rois.whole:  # every row in ROI 0: nothing to factorize
         roi_code, roi_values = rows.roi, np.zeros(1, np.int64)
     else:
         roi_code, roi_values = pd.factorize(rows.roi, sort=True)
@@ -300,6 +300,18 @@ class CellList:
         order, start, xs, ys, zs = build_cell_list(x, y, z, label, n_labels, lower, cell, dims)
         return cls(xs, ys, zs, start, lower, float(cell), dims, order, n_labels)
 
+    @classmethod
+    def of_points(cls, points: "Points", n_channels: int, has_z: bool,
+                  min_cell: float = 0.0) -> "CellList":
+        """One ROI's points, a grid per channel (``group % n_channels``)."""
+        return cls.of(points.x, points.y, points.z if has_z else None, min_cell=min_cell,
+                      label=points.group % n_channels, n_labels=n_channels)
+
+    def positions_of_first(self, n: int) -> np.ndarray:
+        """Sorted positions of the first ``n`` input points (a tile's core
+        rows), ascending: in memory order."""
+        return np.flatnonzero(self.order < n)
+
     def count(self, queries, radius) -> np.ndarray:
         """(queries, labels) counts of the points of each label within
         ``radius`` (one, or one per label; inclusive; none where < 0 or NaN)
@@ -361,9 +373,8 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
     n_ch = len(plan.channels)
     lists = []
     for roi, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
-        cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
-                            label=part.group % n_ch, n_labels=n_ch)
-        queries = np.flatnonzero(cells.order < part.n_core)  # ascending: memory order
+        cells = CellList.of_points(part, n_ch, plan.has_z)
+        queries = cells.positions_of_first(part.n_core)
         found = rows[cells.order[queries]]
         nnd[found] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
                                    cells.cell, cells.dims, queries, margin[found])
@@ -476,9 +487,8 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
         positive = r[r > 0]
         min_cell = positive.min() if positive.size else 0.0
         if cells is None or cells.cell < min_cell:
-            cells = CellList.of(part.x, part.y, part.z if plan.has_z else None,
-                                min_cell=min_cell, label=part.group % n_ch, n_labels=n_ch)
-        queries = np.flatnonzero(cells.order < part.n_core)  # core rows, in cell order
+            cells = CellList.of_points(part, n_ch, plan.has_z, min_cell)
+        queries = cells.positions_of_first(part.n_core)
         counts[rows[cells.order[queries]]] = cells.count(queries, r)
     group = points.group[:points.n_core]
     own = group % n_ch

@@ -87,6 +87,11 @@ class RoiSpec:
             raise ValueError("roi is an empty list")
         return cls(shapes=shapes)
 
+    @property
+    def whole(self) -> bool:
+        """No ROI given: every row is in the one ROI :data:`WHOLE` (code 0)."""
+        return self.column is None and not self.shapes
+
     def keys(self, seen=()) -> list:
         """ROI keys in output order: shape order, or the sorted column values."""
         if self.column is not None:
@@ -102,7 +107,7 @@ class RoiSpec:
             values = frame[self.column]
             keep = values.notna().to_numpy()
             return np.flatnonzero(keep), values.to_numpy()[keep]
-        if not self.shapes:
+        if self.whole:
             return np.arange(n), np.zeros(n, np.int64)
         x, y = frame["x"].to_numpy(np.float64), frame["y"].to_numpy(np.float64)
         rows, keys = [], []

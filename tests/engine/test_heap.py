@@ -77,6 +77,6 @@ def test_switching_kinds_of_pass_sets_each_threshold():
     if heap._mallopt() is None:
         pytest.skip("glibc only, thresholds not set by the environment")
     assert heap.bound_heap_growth(heap.TILE_TRIM_THRESHOLD)
-    assert heap._trim_set == [heap.TILE_TRIM_THRESHOLD]
+    assert heap._trim_set == heap.TILE_TRIM_THRESHOLD
     assert heap.bound_heap_growth()
-    assert heap._trim_set == [heap.TRIM_THRESHOLD]
+    assert heap._trim_set == heap.TRIM_THRESHOLD

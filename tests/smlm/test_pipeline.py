@@ -93,7 +93,7 @@ def test_count_pass_cells_are_at_least_the_smallest_radius(monkeypatch):
     of = pipeline.CellList.of.__func__
 
     def spy(cls, *args, **kwargs):
-        if "min_cell" in kwargs:  # the count pass (the nearest pass sizes by density)
+        if kwargs.get("min_cell", 0) > 0:  # the count pass (the nearest pass sizes by density)
             seen.append(kwargs["min_cell"])
         return of(cls, *args, **kwargs)
 
@@ -179,3 +179,32 @@ def test_a_partition_counts_its_strings_in_its_bytes():
     assert _frame_bytes(objects) == _frame_bytes(numbers) + 64 * 100  # pointers and strings
     arrow = numbers.assign(channel=pd.Series(["A"] * 100, dtype="string[pyarrow]"))
     assert _frame_bytes(arrow) == arrow.memory_usage(index=True).sum()  # its own buffers
+
+
+def test_a_kept_tile_takes_at_most_its_bytes_per_localization(monkeypatch):
+    """The memory bound of kept tiles (index.KEPT_BYTES_PER_LOCALIZATION)
+    holds for what a kept tile actually holds: points, cell lists and
+    distances, halo rows included, per localization of the table."""
+    import streamcoloc.smlm.index as index
+    import streamcoloc.smlm.pipeline as pipeline
+    from streamcoloc.smlm import coloc_index, simulate
+
+    held = []
+    count_tile = pipeline.count_tile
+
+    def spy(*args, **kwargs):
+        kept = args[-1]
+        arrays = [kept.nnd] + [getattr(kept.points, a) for a in ("x", "y", "z", "group", "loc")]
+        for _, rows, part, cells in kept.lists:
+            arrays += [rows, cells.x, cells.y, cells.z, cells.start, cells.order]
+            if part is not kept.points:
+                arrays += [getattr(part, a) for a in ("x", "y", "z", "group", "loc")]
+        held.append(sum(a.nbytes for a in arrays))
+        return count_tile(*args, **kwargs)
+
+    monkeypatch.setattr(index, "count_tile", spy)
+    monkeypatch.setattr(index, "keep_tiles", lambda *args: True)
+    table = simulate("clusters", n_clusters=200, field=20000.0, seed=7)
+    coloc_index(table, tile_points=20_000)
+    assert len(held) > 1
+    assert sum(held) / len(table) <= index.KEPT_BYTES_PER_LOCALIZATION
