@@ -22,7 +22,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
@@ -53,7 +52,7 @@ def read_table(path, columns=None) -> pa.Table:
 def weighted_quantiles(values, weights, n_parts: int) -> np.ndarray:
     """The ``n_parts - 1`` inner cut points that split ``values`` into parts
     of equal total ``weights``."""
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)  # ties: equal values, whichever comes first
     values, cumulative = values[order], np.cumsum(weights[order])
     targets = cumulative[-1] * np.arange(1, n_parts) / n_parts
     return values[np.minimum(np.searchsorted(cumulative, targets), values.size - 1)]
@@ -169,18 +168,19 @@ class TileStore:
     def folder(self, tile: int) -> Path:
         return self.root / f"t{tile:06d}"
 
-    def write_partition(self, frame: pd.DataFrame, number: int, n_groups: int) -> np.ndarray:
-        """Bucket one partition (with ``x``, ``y``, ``_group``, ``_loc``) into
-        its tiles and halo copies; returns the (tiles, groups) core counts."""
-        rows, start, n_core = self.layout.assign(frame["x"].to_numpy(), frame["y"].to_numpy(),
-                                                 self.halo)
-        table = pa.Table.from_pandas(frame, preserve_index=False).take(pa.array(rows))
+    def write_partition(self, columns, number: int, n_groups: int) -> np.ndarray:
+        """Bucket one partition (``columns``: a DataFrame or a dict of arrays,
+        ``x``, ``y`` (``z``), ``_group``, ``_loc``) into its tiles and halo
+        copies; returns the (tiles, groups) core counts."""
+        columns = {name: np.asarray(values) for name, values in columns.items()}
+        rows, start, n_core = self.layout.assign(columns["x"], columns["y"], self.halo)
+        table = pa.table({name: values[rows] for name, values in columns.items()})
         for tile in np.flatnonzero(np.diff(start)):
             part = table.slice(start[tile], start[tile + 1] - start[tile])
             self.folder(tile).mkdir(parents=True, exist_ok=True)
             write_table(part.replace_schema_metadata({N_CORE: str(n_core[tile])}),
                         self.folder(tile) / f"p{number:06d}.arrow")
-        group = frame["_group"].to_numpy()
+        group = columns["_group"]
         counts = np.zeros((self.layout.n_tiles, n_groups), np.int64)
         for tile in np.flatnonzero(n_core):  # a tile's core rows lead its rows
             core = rows[start[tile]:start[tile] + n_core[tile]]

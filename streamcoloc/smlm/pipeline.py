@@ -203,11 +203,11 @@ def bucket_partition(part: pd.DataFrame, number: int, offset: int, plan: Plan,
     if rows.positions.size == 0:
         return np.zeros((store.layout.n_tiles, plan.n_groups), np.int64)
     axes = ("x", "y", "z") if plan.has_z else ("x", "y")
-    frame = pd.DataFrame({a: rows.of(part[a].to_numpy(np.float64)) for a in axes})
+    columns = {a: rows.of(part[a].to_numpy(np.float64)) for a in axes}
     channel = pd.Index(plan.channels).get_indexer(rows.of(part[plan.channel].to_numpy()))
-    frame["_group"] = np.asarray(rows.roi, np.int64) * len(plan.channels) + channel
-    frame["_loc"] = offset + rows.positions.astype(np.int64)
-    return store.write_partition(frame, number, plan.n_groups)
+    columns["_group"] = np.asarray(rows.roi, np.int64) * len(plan.channels) + channel
+    columns["_loc"] = offset + rows.positions.astype(np.int64)
+    return store.write_partition(columns, number, plan.n_groups)
 
 
 def bucket(partitions: list, offsets, plan: Plan, store: TileStore, source: str) -> np.ndarray:
@@ -248,10 +248,14 @@ class Points:
 
     def by_roi(self, n_channels: int):
         """``(roi, core_rows, points)`` per ROI having core rows: the ROI's
-        points (core first) and the tile's core rows among them.  Only points
-        of one ROI interact, so each ROI gets its own cell lists."""
+        points (core first) and the tile's core rows among them (None when
+        the ROI has every point: the same rows).  Only points of one ROI
+        interact, so each ROI gets its own cell lists."""
         for roi, members in runs(self.group // n_channels):
-            points = self.take(members) if members.size < self.x.size else self
+            if members.size == self.x.size:
+                yield roi, None, self
+                continue
+            points = self.take(members)
             if points.n_core:
                 yield roi, members[:points.n_core], points
 
@@ -326,6 +330,12 @@ class CellList:
                             self.dims, queries, reach, radius2)
 
 
+def _tile_rows(core_rows, positions: np.ndarray) -> np.ndarray:
+    """Tile rows of positions in one ROI's points (``core_rows`` from
+    :meth:`Points.by_roi`; None: the same)."""
+    return positions if core_rows is None else core_rows[positions]
+
+
 # ---------------------------------------------------------------- nearest neighbours
 
 def _margins(x, y, box, halo, bbox) -> np.ndarray:
@@ -375,7 +385,7 @@ def nearest_tile(store: TileStore, tile: int, plan: Plan, group_sizes, bbox, nnd
     for roi, rows, part in points.by_roi(n_ch):  # one cell list per ROI, a grid per channel
         cells = CellList.of_points(part, n_ch, plan.has_z)
         queries = cells.positions_of_first(part.n_core)
-        found = rows[cells.order[queries]]
+        found = _tile_rows(rows, cells.order[queries])
         nnd[found] = nearest_other(cells.x, cells.y, cells.z, cells.start, cells.lower,
                                    cells.cell, cells.dims, queries, margin[found])
         lists.append((roi, rows, part, cells))
@@ -489,7 +499,7 @@ def count_tile(store: TileStore, tile: int, plan: Plan, radius: np.ndarray, excl
         if cells is None or cells.cell < min_cell:
             cells = CellList.of_points(part, n_ch, plan.has_z, min_cell)
         queries = cells.positions_of_first(part.n_core)
-        counts[rows[cells.order[queries]]] = cells.count(queries, r)
+        counts[_tile_rows(rows, cells.order[queries])] = cells.count(queries, r)
     group = points.group[:points.n_core]
     own = group % n_ch
     ld, *sums = local_density_sums(group, counts, radius, exclude_self, plan.n_groups)

@@ -18,6 +18,8 @@ def test_points_split_by_roi_keeps_core_rows_first():
             for roi, rows, part in points.by_roi(2)}
     assert seen == {0: ([1, 3, 4], [101, 103, 104, 107], 3),
                     1: ([0, 2], [100, 102, 105, 106], 2)}
+    one_roi = Points(np.arange(8.0), np.zeros(8), np.zeros(8), group % 2, np.arange(8), 5)
+    assert [(roi, rows, part) for roi, rows, part in one_roi.by_roi(2)] == [(0, None, one_roi)]
 
 
 def test_margins_count_only_faces_with_data_beyond():
@@ -196,7 +198,8 @@ def test_a_kept_tile_takes_at_most_its_bytes_per_localization(monkeypatch):
         kept = args[-1]
         arrays = [kept.nnd] + [getattr(kept.points, a) for a in ("x", "y", "z", "group", "loc")]
         for _, rows, part, cells in kept.lists:
-            arrays += [rows, cells.x, cells.y, cells.z, cells.start, cells.order]
+            arrays += [cells.x, cells.y, cells.z, cells.start, cells.order]
+            arrays += [] if rows is None else [rows]
             if part is not kept.points:
                 arrays += [getattr(part, a) for a in ("x", "y", "z", "group", "loc")]
         held.append(sum(a.nbytes for a in arrays))
