@@ -148,22 +148,29 @@ def build_cell_list(x, y, z, label, n_labels, lower, cell, dims):
 @numba.njit(nogil=True, cache=True, inline="always")
 def _nearest_in_range(xs, ys, zs, planar, lo, hi, px, py, pz, self_index, best2):
     """Smallest of ``best2`` and the squared distances from (px, py, pz) to
-    the points at sorted positions ``lo:hi`` other than ``self_index``
-    (loops over slices: their indices are known >= 0, so they vectorize)."""
+    the points at sorted positions ``lo:hi`` other than ``self_index`` (the
+    slices before and after it: loops without a branch vectorize)."""
+    if lo <= self_index < hi:
+        best2 = _min_distance2(xs, ys, zs, planar, lo, self_index, px, py, pz, best2)
+        lo = self_index + 1
+    return _min_distance2(xs, ys, zs, planar, lo, hi, px, py, pz, best2)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _min_distance2(xs, ys, zs, planar, lo, hi, px, py, pz, best2):
+    """Smallest of ``best2`` and the squared distances from (px, py, pz) to
+    the points at sorted positions ``lo:hi`` (a loop over slices: their
+    indices are known >= 0, so it vectorizes)."""
     vx, vy = xs[lo:hi], ys[lo:hi]
     if planar:
         for j in range(vx.size):
             dx, dy = vx[j] - px, vy[j] - py
-            d2 = dx * dx + dy * dy
-            if d2 < best2 and lo + j != self_index:
-                best2 = d2
+            best2 = min(best2, dx * dx + dy * dy)
     else:
         vz = zs[lo:hi]
         for j in range(vx.size):
             dx, dy, dz = vx[j] - px, vy[j] - py, vz[j] - pz
-            d2 = dx * dx + dy * dy + dz * dz
-            if d2 < best2 and lo + j != self_index:
-                best2 = d2
+            best2 = min(best2, dx * dx + dy * dy + dz * dz)
     return best2
 
 
