@@ -149,7 +149,7 @@ def build_cell_list(x, y, z, label, n_labels, lower, cell, dims):
 def _nearest_in_range(xs, ys, zs, planar, lo, hi, px, py, pz, self_index, best2):
     """Smallest of ``best2`` and the squared distances from (px, py, pz) to
     the points at sorted positions ``lo:hi`` other than ``self_index`` (the
-    slices before and after it: loops without a branch vectorize)."""
+    slices before and after it: no test per point)."""
     if lo <= self_index < hi:
         best2 = _min_distance2(xs, ys, zs, planar, lo, self_index, px, py, pz, best2)
         lo = self_index + 1
