@@ -16,6 +16,7 @@ import xarray as xr
 import zarr
 
 from ..readers.chunking import TARGET_BLOCK_VOXELS, block_chunks
+from ..readers.zarr_chunks import dask_array
 from .passes import Layout
 
 
@@ -59,7 +60,7 @@ def _as_dask(x, what: str):
         data = x
     elif isinstance(x, zarr.Array):
         stored = x.shards or x.chunks
-        data = da.from_zarr(x, chunks=block_chunks(x.shape, stored, ("",) * x.ndim))
+        data = dask_array(x, block_chunks(x.shape, stored, ("",) * x.ndim))
     else:
         array = np.asarray(x)
         data = da.from_array(array, chunks=_auto_chunks(array.shape), name=False)

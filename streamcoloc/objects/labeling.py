@@ -31,8 +31,10 @@ from pathlib import Path
 import dask
 import dask.array as da
 import numpy as np
+import zarr
 from dask.base import tokenize
 
+from ..readers.zarr_chunks import dask_array
 from . import runs
 from .blocks import aligned, as_3d, neighbour_map, one_record, record_array, spatial_array
 from .faces import boundary_planes, forward_offsets, touching_pairs
@@ -250,4 +252,4 @@ def _write_zarr(labels: da.Array, out) -> da.Array:
     regular = tuple(c[0] for c in labels.chunks)
     labels = labels.rechunk(regular)
     labels.to_zarr(str(out), overwrite=True)
-    return da.from_zarr(str(out))
+    return dask_array(zarr.open_array(str(out), mode="r"), regular)

@@ -20,6 +20,7 @@ from dask.base import tokenize
 from .chunking import block_chunks
 from .ome_zarr import Multiscale, ome_metadata, read_multiscale
 from .tiff import TiffArray, tiff_metadata
+from .zarr_chunks import dask_array
 
 SUPPORTED = ("OME-Zarr (NGFF 0.4 on zarr v2, 0.5 on zarr v3) folder",
              "Zarr v2/v3 array folder, or a group folder holding one array",
@@ -85,7 +86,7 @@ def open_image(path, *, level: int = 0, dims=None, chunks=None) -> xr.DataArray:
                              name="tiff-" + tokenize(str(path), level, stat.st_mtime_ns,
                                                      stat.st_size))
     else:
-        data = da.from_zarr(array, chunks=chunks)
+        data = dask_array(array, chunks)
     coords = {}
     if image.channel_names and "c" in names and len(image.channel_names) == data.shape[
             names.index("c")]:

@@ -28,6 +28,7 @@ import dask.array as da
 import numpy as np
 import zarr
 
+from ..readers.zarr_chunks import dask_array
 from ..stats import dtypes
 from . import kernels
 from .halo import map_with_halo
@@ -177,4 +178,5 @@ def _write(result: ColocMap, path: Path, chunks: tuple, overwrite: bool) -> Colo
                                dtype=MAP_DTYPE, fill_value=np.nan, overwrite=overwrite,
                                attributes=attrs)
     da.store(result.data, target, lock=False)
-    return ColocMap(result.kind, da.from_zarr(target), path, result.window, result.summary)
+    return ColocMap(result.kind, dask_array(target, target.chunks), path, result.window,
+                    result.summary)
