@@ -302,6 +302,41 @@ def cell_row(cell, width, row, first):
 
 
 @numba.njit(nogil=True, cache=True)
+def _placed(cells, width, row_offset, column_offset, new_width):
+    """Row-major ``cells`` of a table ``width`` wide, placed at (row_offset,
+    column_offset) in a table ``new_width`` wide (ascending stays ascending)."""
+    out = np.empty(cells.size, np.int64)
+    row, first = -1, 0
+    for k in range(cells.size):
+        row, first = cell_row(cells[k], width, row, first)
+        out[k] = (row + row_offset) * new_width + cells[k] - first + column_offset
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _merge_sorted(cells_a, counts_a, cells_b, counts_b):
+    """Union of two ascending, distinct cell sequences, counts of equal cells
+    added (int64: exact)."""
+    cells = np.empty(cells_a.size + cells_b.size, np.int64)
+    counts = np.empty(cells.size, np.int64)
+    i = j = n = 0
+    while i < cells_a.size and j < cells_b.size:
+        a, b = cells_a[i], cells_b[j]
+        cells[n] = min(a, b)
+        counts[n] = (counts_a[i] if a <= b else 0) + (counts_b[j] if b <= a else 0)
+        i += 1 if a <= b else 0
+        j += 1 if b <= a else 0
+        n += 1
+    for k in range(i, cells_a.size):
+        cells[n], counts[n] = cells_a[k], counts_a[k]
+        n += 1
+    for k in range(j, cells_b.size):
+        cells[n], counts[n] = cells_b[k], counts_b[k]
+        n += 1
+    return cells[:n].copy(), counts[:n].copy()
+
+
+@numba.njit(nogil=True, cache=True)
 def _grown(values, n, capacity):
     out = np.empty(capacity, values.dtype)
     out[:n] = values[:n]
@@ -361,15 +396,13 @@ class JointCells:
             if table.cells.base is None and table.counts.base is None:
                 return table  # (a view would keep its chunk's whole buffer alive)
             return cls(table.cells.copy(), table.counts.copy(), shape)
-        cells = [(t.rows + da) * shape[1] + t.columns + db for t, da, db in parts]
-        if len(parts) == 1:
-            return cls(cells[0], parts[0][0].counts.astype(np.int64), shape)
-        cells = np.concatenate(cells)
-        order = np.argsort(cells, kind="stable")  # merges the sorted parts
-        cells = cells[order]
-        counts = np.concatenate([t.counts for t, _, _ in parts]).astype(np.int64)[order]
-        first = np.flatnonzero(np.diff(cells, prepend=-1))
-        return cls(cells[first], np.add.reduceat(counts, first), shape)
+        cells, counts = None, None
+        for t, da, db in parts:  # placed cells stay ascending: merge sorted sequences
+            placed = _placed(t.cells, t.shape[1], da, db, shape[1])
+            added = t.counts.astype(np.int64, copy=False)
+            cells, counts = (placed, added.copy()) if cells is None else \
+                _merge_sorted(cells, counts, placed, added)
+        return cls(cells, counts, shape)
 
 
 @dataclass(frozen=True)

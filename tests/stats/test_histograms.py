@@ -205,3 +205,20 @@ def test_sparse_and_dense_rows_of_one_chunk():
     assert n * histograms.SPARSE_ROW < cells  # sorted touched cells
     n, cells = sizes[1]
     assert n * histograms.SPARSE_ROW >= cells  # scanned extent
+
+
+def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
+    """Parts of other shapes placed at offsets, overlapping cells added:
+    equal to adding the dense tables, ascending and distinct cells."""
+    rng = np.random.default_rng(11)
+    shape = (9, 13)
+    expected = np.zeros(shape, np.int64)
+    parts = []
+    for rows, columns, da_, db in ((9, 13, 0, 0), (4, 6, 2, 5), (1, 13, 8, 0), (5, 1, 3, 12)):
+        dense = rng.integers(0, 3, (rows, columns)) * (rng.random((rows, columns)) < 0.5)
+        expected[da_:da_ + rows, db:db + columns] += dense
+        parts.append((histograms.JointCells.from_dense(dense), da_, db))
+    merged = histograms.JointCells.merged(parts, shape)
+    np.testing.assert_array_equal(merged.dense(), expected)
+    assert (np.diff(merged.cells) > 0).all() and (merged.counts > 0).all()
+    assert merged.counts.dtype == np.int64
