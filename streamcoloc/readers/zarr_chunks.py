@@ -32,6 +32,7 @@ import numcodecs
 import numpy as np
 import zarr
 from dask.base import tokenize
+from numcodecs.compat import ensure_contiguous_ndarray
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
 from zarr.storage import LocalStore
 
@@ -42,16 +43,19 @@ V3_COMPRESSORS = {BloscCodec: numcodecs.Blosc, ZstdCodec: numcodecs.Zstd,
 
 def dask_array(array: zarr.Array, chunks) -> da.Array:
     """Dask array of a zarr array with blocks ``chunks``: read from its chunk
-    files when their layout allows (:class:`ChunkFiles`), else by zarr."""
+    files when their layout allows (:class:`ChunkFiles`), else by zarr.  The
+    name covers the folder, its metadata file's time and size, and the
+    blocks (two block shapes of one array are two arrays to dask)."""
     files = ChunkFiles.of(array)
     if files is None:
         return da.from_zarr(array, chunks=chunks)
+    chunks = da.core.normalize_chunks(chunks, files.shape, dtype=files.dtype)
     metadata = files.folder / ("zarr.json" if array.metadata.zarr_format == 3 else ".zarray")
     stat = metadata.stat()
-    return da.from_array(files, chunks=chunks, lock=False,
-                         meta=np.empty((0,) * files.ndim, files.dtype),
-                         name="zarr-files-" + tokenize(str(files.folder), stat.st_mtime_ns,
-                                                       stat.st_size))
+    name = "zarr-files-" + tokenize(str(files.folder), stat.st_mtime_ns, stat.st_size,
+                                    files.shape, files.dtype.str, chunks)
+    return da.from_array(files, chunks=chunks, lock=False, name=name,
+                         meta=np.empty((0,) * files.ndim, files.dtype))
 
 
 class ChunkFiles:
@@ -75,7 +79,7 @@ class ChunkFiles:
         those read here (the module docstring lists them)."""
         dtype = np.dtype(array.dtype)
         if not isinstance(array.store, LocalStore) or array.shards is not None \
-                or dtype.kind not in "biufc" or not dtype.isnative:
+                or array.ndim == 0 or dtype.kind not in "biufc" or not dtype.isnative:
             return None
         metadata = array.metadata
         if metadata.zarr_format == 2:
@@ -86,28 +90,16 @@ class ChunkFiles:
             decoder = _v3_decoder(metadata)
             if decoder is False:
                 return None
-        return cls(array, Path(array.store.root) / array.path, decoder)
+        return cls(array, Path(array.store.root).resolve() / array.path, decoder)
 
     def __getitem__(self, key) -> np.ndarray:
-        """NumPy indexing: the box that the slices (step 1) and integers
-        select is read chunk by chunk; other indices (steps, lists) take
-        their whole axis, then NumPy applies them."""
-        key = _expanded(key, self.ndim)
+        """NumPy indexing: the box of the indices' extent on each axis is
+        read chunk by chunk, then NumPy applies the indices within it."""
         bounds, then = [], []
-        for k, n in zip(key, self.shape):
-            if isinstance(k, (int, np.integer)):
-                start = int(k) + (n if k < 0 else 0)
-                if not 0 <= start < n:
-                    raise IndexError(f"index {k} is out of bounds for an axis of size {n}")
-                bounds.append((start, start + 1))
-                then.append(0)
-            elif isinstance(k, slice) and k.indices(n)[2] == 1:
-                start, stop, _ = k.indices(n)
-                bounds.append((start, max(stop, start)))
-                then.append(slice(None))
-            else:
-                bounds.append((0, n))
-                then.append(k)
+        for k, n in zip(_expanded(key, self.ndim), self.shape):
+            lo, hi, local = _extent(k, n)
+            bounds.append((lo, hi))
+            then.append(local)
         return self._box(bounds)[tuple(then)]
 
     def _box(self, bounds) -> np.ndarray:
@@ -128,21 +120,32 @@ class ChunkFiles:
         return out
 
     def _read(self, coords, target: np.ndarray, source: tuple, whole: bool) -> None:
-        """Chunk ``coords`` (its part ``source``) into ``target``."""
+        """Chunk ``coords`` (its part ``source``) into ``target``; a chunk
+        that does not decode to exactly one chunk of values is an error."""
+        path = self.folder / self._key(coords)
         try:
-            encoded = (self.folder / self._key(coords)).read_bytes()
+            encoded = path.read_bytes()
         except FileNotFoundError:
             target[...] = self.fill_value
             return
-        if self._decoder is None:
-            chunk = np.frombuffer(encoded, self.dtype).reshape(self.chunks)
-            target[...] = chunk[source]
-        elif whole and target.flags.c_contiguous:
-            self._decoder.decode(encoded, out=target)
+        expected = self.dtype.itemsize * int(np.prod(self.chunks))
+        values = None
+        if isinstance(self._decoder, numcodecs.Blosc):
+            # Blosc's 16-byte header: bytes 4-8 hold the decoded size (little-endian)
+            size = int.from_bytes(encoded[4:8], "little") if len(encoded) >= 16 else -1
+            if size == expected and whole and target.flags.c_contiguous:
+                numcodecs.blosc.decompress(encoded, target)  # in place
+                return
+            if size == expected:
+                values = ensure_contiguous_ndarray(numcodecs.blosc.decompress(encoded))
         else:
-            chunk = np.empty(self.chunks, self.dtype)
-            self._decoder.decode(encoded, out=chunk)
-            target[...] = chunk[source]
+            values = ensure_contiguous_ndarray(
+                encoded if self._decoder is None else self._decoder.decode(encoded))
+            size = values.nbytes
+        if size != expected:
+            raise ValueError(f"{path}: the chunk decodes to {size} bytes, not the {expected} "
+                             f"of a {self.chunks} {self.dtype} chunk")
+        target[...] = values.view(self.dtype).reshape(self.chunks)[source]
 
 
 def _v3_decoder(metadata):
@@ -163,9 +166,40 @@ def _v3_decoder(metadata):
 def _expanded(key, ndim: int) -> tuple:
     """``key`` as a tuple of one index per axis (``...`` expanded)."""
     key = key if isinstance(key, tuple) else (key,)
-    if any(k is None for k in key):
-        raise TypeError("ChunkFiles does not add axes (None in the index)")
-    if any(k is Ellipsis for k in key):
-        at = next(i for i, k in enumerate(key) if k is Ellipsis)
+    if any(k is None or isinstance(k, (bool, np.bool_)) for k in key):
+        raise TypeError("ChunkFiles takes no new axes (None or a boolean scalar in the index)")
+    ellipses = [i for i, k in enumerate(key) if k is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if ellipses:
+        at = ellipses[0]
         key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1:]
+    if len(key) > ndim:
+        raise IndexError(f"too many indices: {len(key)} for {ndim} axes")
     return key + (slice(None),) * (ndim - len(key))
+
+
+def _extent(k, n: int):
+    """``(lo, hi, local)``: the extent ``lo:hi`` an index ``k`` takes on an
+    axis of ``n``, and the index to apply within it (NumPy's meaning kept:
+    integers drop the axis, lists stay lists, slices stay slices)."""
+    if isinstance(k, (int, np.integer)):
+        at = int(k) + (n if k < 0 else 0)
+        if not 0 <= at < n:
+            raise IndexError(f"index {k} is out of bounds for an axis of size {n}")
+        return at, at + 1, 0
+    if isinstance(k, slice):
+        start, stop, step = k.indices(n)
+        taken = range(start, stop, step)
+        if len(taken) == 0:
+            return 0, 0, slice(0, 0)
+        lo, hi = min(taken[0], taken[-1]), max(taken[0], taken[-1]) + 1
+        return lo, hi, slice(taken[0] - lo, None if step < 0 and taken[-1] == lo else
+                             taken[-1] - lo + (1 if step > 0 else -1), step)
+    k = np.asarray(k)
+    if k.dtype.kind in "iu" and k.size:
+        at = np.where(k < 0, k + n, k)
+        if at.min() < 0 or at.max() >= n:
+            raise IndexError(f"index out of bounds for an axis of size {n}")
+        return int(at.min()), int(at.max()) + 1, at - at.min()
+    return 0, n, k  # boolean masks, empty lists: the whole axis

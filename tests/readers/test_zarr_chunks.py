@@ -42,6 +42,8 @@ SELECTIONS = [
     (-1, -3, slice(None)),
     (Ellipsis, 5),
     (slice(None, None, 2), slice(40, 2, -3), [0, 5, 37]),  # steps and a list: numpy after
+    (slice(5, None, -2), np.array([-1, 3, 3, 10]), slice(2, 30, 7)),  # from their extent
+    (np.arange(7) % 2 == 0, slice(None), 4),  # a mask takes its whole axis
     (slice(4, 4), slice(None), slice(None)),  # empty
 ]
 
@@ -74,24 +76,65 @@ def test_chunk_files_read_what_zarr_reads(tmp_path, layout, dtype):
 
 
 def test_a_chunk_is_decoded_into_place_or_through_a_buffer(tmp_path, monkeypatch):
-    """Whole chunks contiguous in the block are decoded in place; a part of a
-    chunk goes through a buffer; both give the same values."""
+    """Whole blosc chunks contiguous in the block are decoded in place; a
+    part of a chunk goes through a buffer; both give the same values."""
+    import numcodecs.blosc
+
     array = _write(tmp_path / "a.zarr", _data("uint16"), drop_chunk=False, zarr_format=3,
-                   compressors=[ZstdCodec()])
+                   compressors=[BloscCodec()])
     files = ChunkFiles.of(array)
-    decode = files._decoder.decode
+    expected = array[...]  # read before the spy: zarr decodes with numcodecs too
+    decompress = numcodecs.blosc.decompress
     in_place = []
 
-    def spy(encoded, out):
-        in_place.append(out.base is not None)  # a view of the block
-        return decode(encoded, out=out)
+    def spy(source, dest=None):
+        in_place.append(dest is not None and dest.base is not None)  # a view of the block
+        return decompress(source, dest)
 
-    monkeypatch.setattr(files._decoder, "decode", spy)
-    np.testing.assert_array_equal(files[0:6, 16:32, 10:20], array[0:6, 16:32, 10:20])
+    monkeypatch.setattr(numcodecs.blosc, "decompress", spy)
+    np.testing.assert_array_equal(files[0:6, 16:32, 10:20], expected[0:6, 16:32, 10:20])
     assert in_place == [True, True]  # two whole chunks along the first axis: views of the block
     in_place.clear()
-    np.testing.assert_array_equal(files[1:5, 16:32, 10:20], array[1:5, 16:32, 10:20])
+    np.testing.assert_array_equal(files[1:5, 16:32, 10:20], expected[1:5, 16:32, 10:20])
     assert in_place == [False, False]
+
+
+@pytest.mark.parametrize("layout", ["v3 blosc", "v3 zstd", "v2 zstd", "v3 bytes only"])
+def test_a_chunk_of_the_wrong_size_is_an_error_naming_its_file(tmp_path, layout):
+    """A chunk file holding fewer values than a chunk (written by another
+    array) raises, as zarr does, instead of leaving memory unset."""
+    options = FAST_LAYOUTS[layout]
+    array = _write(tmp_path / "a.zarr", _data("uint16"), drop_chunk=False, **options)
+    small = zarr.create_array(str(tmp_path / "small.zarr"), shape=(2, 16, 10),
+                              chunks=(2, 16, 10), dtype="uint16", **options)
+    small[...] = 1
+    key = array.metadata.encode_chunk_key((1, 1, 1))
+    (tmp_path / "a.zarr" / key).write_bytes(
+        (tmp_path / "small.zarr" / small.metadata.encode_chunk_key((0, 0, 0))).read_bytes())
+    with pytest.raises(ValueError, match=rf"{key}: the chunk decodes to 640 bytes, not the 960"):
+        ChunkFiles.of(array)[3:6, 16:32, 10:20]
+
+
+def test_one_array_with_two_block_shapes_is_two_dask_arrays(tmp_path):
+    from streamcoloc.readers.zarr_chunks import dask_array
+
+    array = _write(tmp_path / "a.zarr", _data("uint16"), drop_chunk=False, zarr_format=3)
+    small, large = dask_array(array, CHUNKS), dask_array(array, (6, 32, 20))
+    assert small.name != large.name
+    assert int((small - large).sum().compute()) == 0  # one graph, both read right
+
+
+def test_indices_numpy_refuses_are_refused(tmp_path):
+    array = _write(tmp_path / "a.zarr", _data("uint16"), drop_chunk=False, zarr_format=3)
+    files = ChunkFiles.of(array)
+    with pytest.raises(IndexError, match="too many indices"):
+        files[0, 0, 0, 0]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        files[..., 0, ...]
+    with pytest.raises(IndexError, match="out of bounds"):
+        files[7]
+    scalar = zarr.create_array(str(tmp_path / "s.zarr"), shape=(), dtype="float64")
+    assert ChunkFiles.of(scalar) is None  # 0-d arrays are left to zarr
 
 
 FALLBACK_LAYOUTS = {
