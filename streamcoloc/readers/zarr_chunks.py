@@ -6,15 +6,17 @@ larger part of a read:
 
 * a local folder (``LocalStore``);
 * chunks stored whole (no sharding) on a regular grid, in C order;
-* native-endian numbers;
+* native-endian numbers (bool, integers, floats, complex), at least 1-D;
 * at most one compressor: blosc, zstd or gzip (Zarr v3 codecs), or any
   numcodecs compressor without filters (Zarr v2).
 
 For these, :class:`ChunkFiles` reads each chunk's file and has numcodecs
-decode it, straight into the dask block when the chunk is a contiguous part
-of the block, else into a buffer that is then copied.  A missing chunk file
-is the fill value.  Any other array is read by zarr (:meth:`ChunkFiles.of`
-returns None).
+decode it: straight into the dask block when the chunk is a contiguous part
+of the block and blosc's header confirms its size, else decoded, checked
+and copied.  A missing chunk file is the fill value; a chunk that does not
+decode to exactly one chunk of values is an error naming its file (as in
+zarr).  Any other array is read by zarr (:meth:`ChunkFiles.of` returns
+None).
 
 Measured on bench_pixel's 64×1024×1024 two-channel uint16 volume (blosc-zstd,
 chunks 16×512×512), one raw read with 2 threads: 0.21–0.25 s through
@@ -60,8 +62,8 @@ def dask_array(array: zarr.Array, chunks) -> da.Array:
 
 class ChunkFiles:
     """A Zarr array read from its chunk files: ``shape``, ``dtype``,
-    ``ndim`` and ``__getitem__`` of a tuple of slices (step 1), for
-    ``dask.array.from_array``."""
+    ``ndim`` and NumPy ``__getitem__`` (what ``dask.array.from_array``
+    needs)."""
 
     def __init__(self, array: zarr.Array, folder: Path, decoder):
         self.shape = tuple(array.shape)
