@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import sys
 from itertools import product
+from numbers import Integral
 from pathlib import Path
 
 import dask.array as da
 import numcodecs
 import numpy as np
 import zarr
+from dask.array.slicing import normalize_index
 from dask.base import tokenize
 from numcodecs.compat import ensure_contiguous_ndarray
 from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ZstdCodec
@@ -95,10 +97,14 @@ class ChunkFiles:
         return cls(array, Path(array.store.root).resolve() / array.path, decoder)
 
     def __getitem__(self, key) -> np.ndarray:
-        """NumPy indexing: the box of the indices' extent on each axis is
-        read chunk by chunk, then NumPy applies the indices within it."""
+        """NumPy indexing (as dask normalizes it): the box of the indices'
+        extent on each axis is read chunk by chunk, then NumPy applies the
+        indices within it."""
         bounds, then = [], []
-        for k, n in zip(_expanded(key, self.ndim), self.shape):
+        key = normalize_index(key, self.shape)  # dask's: ..., negatives, bounds, masks
+        if any(k is None for k in key):
+            raise TypeError("ChunkFiles takes no new axes (None in the index)")
+        for k, n in zip(key, self.shape):
             lo, hi, local = _extent(k, n)
             bounds.append((lo, hi))
             then.append(local)
@@ -165,31 +171,13 @@ def _v3_decoder(metadata):
     return False if decoder is None else decoder()
 
 
-def _expanded(key, ndim: int) -> tuple:
-    """``key`` as a tuple of one index per axis (``...`` expanded)."""
-    key = key if isinstance(key, tuple) else (key,)
-    if any(k is None or isinstance(k, (bool, np.bool_)) for k in key):
-        raise TypeError("ChunkFiles takes no new axes (None or a boolean scalar in the index)")
-    ellipses = [i for i, k in enumerate(key) if k is Ellipsis]
-    if len(ellipses) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
-    if ellipses:
-        at = ellipses[0]
-        key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1:]
-    if len(key) > ndim:
-        raise IndexError(f"too many indices: {len(key)} for {ndim} axes")
-    return key + (slice(None),) * (ndim - len(key))
-
-
 def _extent(k, n: int):
-    """``(lo, hi, local)``: the extent ``lo:hi`` an index ``k`` takes on an
-    axis of ``n``, and the index to apply within it (NumPy's meaning kept:
-    integers drop the axis, lists stay lists, slices stay slices)."""
-    if isinstance(k, (int, np.integer)):
-        at = int(k) + (n if k < 0 else 0)
-        if not 0 <= at < n:
-            raise IndexError(f"index {k} is out of bounds for an axis of size {n}")
-        return at, at + 1, 0
+    """``(lo, hi, local)``: the extent ``lo:hi`` a normalized index ``k``
+    (:func:`dask.array.slicing.normalize_index`) takes on an axis of ``n``,
+    and the index to apply within it (NumPy's meaning kept: integers drop
+    the axis, arrays stay arrays, slices stay slices)."""
+    if isinstance(k, Integral):
+        return k, k + 1, 0
     if isinstance(k, slice):
         start, stop, step = k.indices(n)
         taken = range(start, stop, step)
@@ -198,10 +186,6 @@ def _extent(k, n: int):
         lo, hi = min(taken[0], taken[-1]), max(taken[0], taken[-1]) + 1
         return lo, hi, slice(taken[0] - lo, None if step < 0 and taken[-1] == lo else
                              taken[-1] - lo + (1 if step > 0 else -1), step)
-    k = np.asarray(k)
-    if k.dtype.kind in "iu" and k.size:
-        at = np.where(k < 0, k + n, k)
-        if at.min() < 0 or at.max() >= n:
-            raise IndexError(f"index out of bounds for an axis of size {n}")
-        return int(at.min()), int(at.max()) + 1, at - at.min()
-    return 0, n, k  # boolean masks, empty lists: the whole axis
+    if k.size == 0:  # an integer array, in bounds and non-negative
+        return 0, 0, k
+    return int(k.min()), int(k.max()) + 1, k - k.min()

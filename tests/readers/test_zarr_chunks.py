@@ -127,12 +127,14 @@ def test_one_array_with_two_block_shapes_is_two_dask_arrays(tmp_path):
 def test_indices_numpy_refuses_are_refused(tmp_path):
     array = _write(tmp_path / "a.zarr", _data("uint16"), drop_chunk=False, zarr_format=3)
     files = ChunkFiles.of(array)
-    with pytest.raises(IndexError, match="too many indices"):
+    with pytest.raises(IndexError, match="(?i)too many indices"):
         files[0, 0, 0, 0]
-    with pytest.raises(IndexError, match="single ellipsis"):
+    with pytest.raises((IndexError, TypeError)):  # NumPy: IndexError; dask: TypeError
         files[..., 0, ...]
     with pytest.raises(IndexError, match="out of bounds"):
         files[7]
+    with pytest.raises(TypeError, match="no new axes"):
+        files[None, 0]
     scalar = zarr.create_array(str(tmp_path / "s.zarr"), shape=(), dtype="float64")
     assert ChunkFiles.of(scalar) is None  # 0-d arrays are left to zarr
 
