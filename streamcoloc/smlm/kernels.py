@@ -7,7 +7,7 @@ are 3D data in one grid plane whose z array is empty (*planar*: no z read,
 the 2D distance loops), so every kernel has a single specialization:
 float64 coordinates, int64 indices and labels.  Inner loops run over
 slices (indices known >= 0): Numba then skips negative-index wraparound
-and the loops vectorize.
+and the counting loops vectorize.
 
 Conventions shared by all kernels
 ---------------------------------
@@ -160,7 +160,7 @@ def _nearest_in_range(xs, ys, zs, planar, lo, hi, px, py, pz, self_index, best2)
 def _min_distance2(xs, ys, zs, planar, lo, hi, px, py, pz, best2):
     """Smallest of ``best2`` and the squared distances from (px, py, pz) to
     the points at sorted positions ``lo:hi`` (a loop over slices: their
-    indices are known >= 0, so it vectorizes)."""
+    indices are known >= 0, no wraparound check)."""
     vx, vy = xs[lo:hi], ys[lo:hi]
     if planar:
         for j in range(vx.size):

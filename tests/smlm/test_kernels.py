@@ -159,7 +159,7 @@ def count_queries(q, points_xyz, z, radius, label=None, **options):
     labels = np.concatenate([np.full(q[0].size, n_labels), own])
     x, y, zz = (np.concatenate([a, b]) for a, b in zip(q, points_xyz))
     cells = cell_list(x, y, zz, z, label=labels, n_labels=n_labels + 1, **options)
-    queries = np.flatnonzero(cells.order < q[0].size)  # ascending: cell order
+    queries = cells.positions_of_first(q[0].size)
     out = np.empty((q[0].size, n_labels + 1), np.int64)
     out[cells.order[queries]] = cells.count(queries, np.append(radius, -1.0))
     return out
