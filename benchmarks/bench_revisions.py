@@ -67,24 +67,16 @@ def worker(kind: str, args: dict) -> dict:
 
 
 def smlm_worker(args: dict) -> dict:
-    """``coloc_index`` on the Parquet table with the streamcoloc of ``args['tree']``."""
-    import resource
-
+    """``coloc_index`` on the Parquet table with the streamcoloc of ``args['tree']``
+    (timed as bench_smlm times it, after the same warm-up)."""
     sys.path.insert(0, args["tree"])
-    import dask.dataframe as dd
     import streamcoloc
-    from streamcoloc.smlm import coloc_index
 
     assert Path(streamcoloc.__file__).is_relative_to(args["tree"]), streamcoloc.__file__
     import bench_smlm  # after streamcoloc: its sys.path entry must not pick this checkout's
     work = tempfile.mkdtemp(dir=args["workdir"])
-    bench_smlm.warm_up(work)  # kernels compiled or loaded, the Parquet reader set up
     try:
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
-        result = coloc_index(dd.read_parquet(args["data"]), workdir=work)
-        seconds = time.perf_counter() - start
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        result, seconds, faults, _ = bench_smlm.timed_coloc_index(args["data"], work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"seconds": seconds, "faults": faults, "maxrss": harness.peak_rss(),

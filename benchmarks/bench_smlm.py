@@ -132,28 +132,37 @@ def warm_up(workdir: str) -> float:
     return reader_setup
 
 
+def timed_coloc_index(data: str, workdir: str):
+    """``coloc_index`` on the Parquet dataset ``data`` after :func:`warm_up`:
+    ``(result, seconds, page faults, the reader's set-up seconds)``."""
+    import resource
+
+    import dask.dataframe as dd
+    from streamcoloc.smlm import coloc_index
+
+    reader_setup = warm_up(workdir)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    start = time.perf_counter()
+    result = coloc_index(dd.read_parquet(data), workdir=workdir)
+    seconds = time.perf_counter() - start
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    return result, seconds, faults, reader_setup
+
+
 def worker(kind: str, args: dict) -> dict:
     """One measurement in a fresh process; returns a JSON-able dict."""
     if kind == "baseline":
         warm_up(args["workdir"])
         return {"maxrss": harness.peak_rss()}
     if kind == "streamcoloc":
-        import resource
-
-        import dask.dataframe as dd
         import streamcoloc.smlm.index as index
         from streamcoloc.engine import heap
-        from streamcoloc.smlm import coloc_index
         # the tile-balance A/B: 1 tile per worker thread is the layout before balancing
         index.TILES_PER_WORKER = args.get("tiles_per_worker", index.TILES_PER_WORKER)
         # the heap A/B: the pixel passes' trim threshold in the tile passes
         heap.TILE_TRIM_THRESHOLD = args.get("tile_trim", heap.TILE_TRIM_THRESHOLD)
-        reader_setup = warm_up(args["workdir"])
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        start = time.perf_counter()
-        result = coloc_index(dd.read_parquet(args["data"]), workdir=args["workdir"])
-        seconds = time.perf_counter() - start
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        result, seconds, faults, reader_setup = timed_coloc_index(args["data"],
+                                                                  args["workdir"])
         return {"seconds": seconds, "maxrss": harness.peak_rss(), "faults": faults,
                 "reader_setup": reader_setup,
                 "steps": result.attrs["seconds"],
@@ -258,7 +267,8 @@ def main() -> None:
     print(f"bench_smlm: {cores} cores, numba {numba.__version__}, dask {dask.__version__}, "
           f"scipy {scipy.__version__}; data in {folder}")
     baseline = spawn("baseline", workdir=str(folder))["maxrss"]
-    print(f"baseline process (imports, compiled kernels, Parquet reader set up): peak RSS {fmt_bytes(baseline)}\n")
+    print(f"baseline process (imports, compiled kernels, Parquet reader set up): peak RSS "
+          f"{fmt_bytes(baseline)}\n")
     print("  wall time (s) and peak RSS per measurement, each in a fresh process")
     row("per channel", "streamcoloc", "RSS", "kdtree w=1", f"kdtree w={cores}", "RSS (w=1)",
         "speed-up")
