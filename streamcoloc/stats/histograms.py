@@ -38,6 +38,7 @@ import numpy as np
 
 from .base import Statistic
 from .dtypes import kernel_channels
+from .prefetch import prefetch_range
 from .regions import ChunkRegions
 from .voxels import VoxelRules, measured_pair, quantize
 
@@ -60,6 +61,9 @@ MAX_ROW_CELLS = 2**24
 #: scanning its extent (sorting costs ~log2(voxels) per voxel, the scan ~1/8
 #: of a voxel's count per cell, and a large scratch misses the caches).
 SPARSE_ROW = 64
+#: How many runs ahead :func:`_joint_cells` prefetches the channels' values
+#: (it visits runs region by region, out of memory order).
+PREFETCH_RUNS = 2
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
 _BIG = np.iinfo(np.int64).max
@@ -177,7 +181,9 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
     largest row's cells), whose non-empty cells are then copied out in
     row-major order and reset by a scan of the row's extent; a row with far
     fewer voxels than cells (:data:`SPARSE_ROW`: small regions of wide-ranged
-    data) skips the scratch: its voxels' cells are sorted and counted.  Returns
+    data) skips the scratch: its voxels' cells are sorted and counted.  A
+    row's runs are visited in order of their region, out of memory order, so
+    the values of the run :data:`PREFETCH_RUNS` ahead are prefetched.  Returns
     ``(cells, counts, offsets)``: the cells of row ``i`` are
     ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
     ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel counts.
@@ -206,6 +212,11 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
         group = (s if n_label_planes > 1 else 0) * n_regions + region
         for t in range(first[group], first[group + 1]):
             r = order[t]
+            if t + PREFETCH_RUNS < first[group + 1]:
+                later = order[t + PREFETCH_RUNS]
+                if run_start[later] != run_stop[order[t + PREFETCH_RUNS - 1]]:  # a jump
+                    _prefetch_run(channels[ia][s], channels[ib][s], run_start[later],
+                                  run_stop[later])
             a = channels[ia][s][run_start[r]:run_stop[r]]
             b = channels[ib][s][run_start[r]:run_stop[r]]
             set_a, set_b = settings[ia], settings[ib]
@@ -242,6 +253,12 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
                     n += 1
         offsets[i + 1] = n
     return cells[:n].copy(), counts[:n].copy(), offsets
+
+
+@numba.njit(nogil=True, cache=True)
+def _prefetch_run(a, b, start, stop):
+    prefetch_range(a, start, stop)
+    prefetch_range(b, start, stop)
 
 
 @numba.njit(nogil=True, cache=True)

@@ -1,0 +1,28 @@
+"""The prefetch hint compiles for every canonical dtype and changes nothing."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from streamcoloc.stats.prefetch import prefetch_range
+
+
+@numba.njit
+def _sum_with_prefetch(values, start, stop):
+    total = 0.0
+    for q in range(start, stop):
+        prefetch_range(values, q + 1, min(q + 200, values.size))  # runs up to the array's end
+        total += values[q]
+    return total
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.int64, np.float32,
+                                   np.float64])
+def test_prefetch_compiles_for_each_dtype_and_leaves_values_alone(dtype):
+    values = np.arange(1000).astype(dtype)
+    before = values.copy()
+    assert _sum_with_prefetch(values, 0, values.size) == float(before.astype(np.float64).sum())
+    assert _sum_with_prefetch(values, 5, 5) == 0.0  # an empty range prefetches nothing
+    np.testing.assert_array_equal(values, before)
