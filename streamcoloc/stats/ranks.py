@@ -152,8 +152,11 @@ def _concordance(cells, n_columns, counts):
     """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (row-major
     indices, ascending): C_ij (D_ij) counts the voxels in rows i' > i and
     columns j' > j (j' < j).  One sweep from the last row up, the column
-    totals of the rows below in a Fenwick tree: O(cells · log columns)."""
+    totals of the rows below in a Fenwick tree (for Σ over j' < j) and as
+    they are (for column j itself, so Σ over j' > j needs no second query):
+    O(cells · log columns)."""
     tree = np.zeros(n_columns + 1, counts.dtype)
+    column_total = np.zeros(n_columns, counts.dtype)
     below = counts.dtype.type(0)
     s = counts.dtype.type(0)
     end = cells.size
@@ -165,9 +168,10 @@ def _concordance(cells, n_columns, counts):
         for k in range(start, end):
             column = cells[k] - first
             before = _prefix(tree, column)  # columns j' < j
-            after = below - _prefix(tree, column + 1)  # columns j' > j
+            after = below - before - column_total[column]  # columns j' > j
             s += counts[k] * (after - before)
         for k in range(start, end):
+            column_total[cells[k] - first] += counts[k]
             j = cells[k] - first + 1
             while j <= n_columns:
                 tree[j] += counts[k]
