@@ -38,6 +38,27 @@ def test_spearman_and_kendall_equal_scipy_with_heavy_ties(seed, n, range_a, rang
     assert p_tau == pytest.approx(expected_tau.pvalue, rel=1e-9, abs=1e-300)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_concordance_over_many_column_blocks_equals_the_pair_count(seed):
+    """Tables several :data:`~ranks.COLUMN_BLOCK` columns wide, with sparse
+    bands that start at any column: S = Σ over cell pairs of both counts ×
+    sign(Δrow)·sign(Δcolumn), counted directly (int64 and float64 counts)."""
+    rng = np.random.default_rng(seed)
+    rows, columns = 40, 5 * ranks.COLUMN_BLOCK + 7
+    table = np.zeros((rows, columns), np.int64)
+    for i in range(rows):
+        start = rng.integers(0, columns - 20)
+        band = rng.integers(0, 4, 20) * (rng.random(20) < 0.5)
+        table[i, start:start + 20] = band
+    cells = JointCells.from_dense(table)
+    i, j = np.nonzero(table)
+    h = table[i, j]
+    expected = int((h[:, None] * h[None, :] * np.sign(i[None, :] - i[:, None])
+                    * np.sign(j[None, :] - j[:, None])).sum()) // 2
+    assert ranks._concordance(cells.cells, columns, cells.counts) == expected
+    assert ranks._concordance(cells.cells, columns, cells.counts.astype(np.float64)) == expected
+
+
 def test_centred_and_dense_ranks():
     counts = np.array([2, 0, 3, 1])  # values 0,0,2,2,2,3
     # mid-ranks 1.5, (2.5 for the absent value 1), 4, 6 of n = 6
