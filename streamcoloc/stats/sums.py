@@ -180,8 +180,12 @@ def _suffix_pearson(sums):
 
 @numba.njit(nogil=True, cache=True)
 def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups):
+    """Consecutive cells mostly share their set (keys change at a few cuts):
+    a set's sums stay in registers until the set changes."""
     out = np.zeros((n_groups, 6), np.int64)
     i, first = -1, 0
+    current = -1
+    n = sa = sb = saa = sbb = sab = np.int64(0)
     for k in range(cells.size):
         i, first = cell_row(cells[k], width_b, i, first)
         j = cells[k] - first
@@ -191,8 +195,31 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
             g = max(key_a[i], key_b[j])
         else:
             g = min(key_a[i], key_b[j])
-        _add_six(out[g], counts[k], lo_a + i, lo_b + j)
+        if g != current:
+            if current >= 0:
+                _flush_six(out[current], n, sa, sb, saa, sbb, sab)
+            current = g
+            n = sa = sb = saa = sbb = sab = np.int64(0)
+        c, x, y = counts[k], lo_a + i, lo_b + j
+        n += c
+        sa += c * x
+        sb += c * y
+        saa += c * x * x
+        sbb += c * y * y
+        sab += c * x * y
+    if current >= 0:
+        _flush_six(out[current], n, sa, sb, saa, sbb, sab)
     return out
+
+
+@numba.njit(inline="always")
+def _flush_six(row, n, sa, sb, saa, sbb, sab):
+    row[0] += n
+    row[1] += sa
+    row[2] += sb
+    row[3] += saa
+    row[4] += sbb
+    row[5] += sab
 
 
 @numba.njit(inline="always")
