@@ -70,7 +70,9 @@ class JointTable:
     def box_sums(self, cuts_a, cuts_b):
         """``(sums, a, b)``: the six sums of the voxels in each box of the
         grid cut at values ``cuts_a`` × ``cuts_b`` (histogram units), in one
-        pass over the cells, and one value (a, b) of each box.
+        pass over the cells, as a (boxes, 6) array (int64 when no sum over
+        any set of the cells can overflow it, Python integers otherwise), and
+        one value (a, b) of each box.
 
         Box (i, j) holds a in [α_i, α_(i+1)) and b in [β_j, β_(j+1)) with
         α, β the distinct cuts and ±∞ at the ends: any rule of the form
@@ -82,8 +84,7 @@ class JointTable:
         box_b = np.searchsorted(cuts_b, self.axis_b.lo + np.arange(self.table.shape[1]),
                                 side="right")
         n_a, n_b = cuts_a.size + 1, cuts_b.size + 1
-        boxes = Sums(*(column.astype(object) for column in
-                       self._keyed(box_a, box_b, sums.GRID, n_b, n_a * n_b).T))
+        boxes = self._keyed(box_a, box_b, sums.GRID, n_b, n_a * n_b)
         value_a = np.concatenate([[cuts_a[0] - 1], cuts_a])  # the lowest value of each box
         value_b = np.concatenate([[cuts_b[0] - 1], cuts_b])
         return boxes, np.repeat(value_a, n_b), np.tile(value_b, n_a)
@@ -167,25 +168,30 @@ def threshold_sums(table: JointTable, gate_a: int, gate_b: int, above_a: int, ab
     (exact integers); channel sums in data units are (Σu + base·n)·step."""
     zero_a, zero_b = int(table.axis_a.ge_gate(0.0)), int(table.axis_b.ge_gate(0.0))
     boxes, a, b = table.box_sums((gate_a, above_a, zero_a + 1), (gate_b, above_b, zero_b + 1))
-
-    def over(selected) -> Sums:
-        return Sums(*(np.array([x[selected].sum()], dtype=object) for x in boxes))
+    every, coloc2_a, coloc2_b, den_a, den_b, below, above, both = _set_sums(boxes, [
+        np.ones(a.size, bool), (b >= gate_b) & (b > zero_b), (a >= gate_a) & (a > zero_a),
+        a >= gate_a, b >= gate_b, (a < gate_a) | (b < gate_b), (a >= above_a) | (b >= above_b),
+        (a >= gate_a) & (b >= gate_b)])
 
     def data_sum(s: Sums, axis: Axis, channel: str) -> float:
         total = s.a[0] if channel == "a" else s.b[0]
         return float(total + axis.base * s.n[0]) * axis.step
 
-    every = over(np.ones(a.size, bool))
-    coloc2_a, coloc2_b = over((b >= gate_b) & (b > zero_b)), over((a >= gate_a) & (a > zero_a))
-    den_a, den_b = over(a >= gate_a), over(b >= gate_b)
     result = ThresholdSums(
         table.axis_a, table.axis_b,
         data_sum(every, table.axis_a, "a"), data_sum(every, table.axis_b, "b"),
         data_sum(coloc2_a, table.axis_a, "a"), data_sum(coloc2_b, table.axis_b, "b"),
         data_sum(den_a, table.axis_a, "a"), data_sum(den_b, table.axis_b, "b"),
-        below=over((a < gate_a) | (b < gate_b)), above=over((a >= above_a) | (b >= above_b)),
-        both=over((a >= gate_a) & (b >= gate_b)))
+        below=below, above=above, both=both)
     if rwc:
         result.rwc_a, result.rwc_b = table.rwc_numerators(
             table.select(lambda a, b: (a >= gate_a) & (b >= gate_b)))
     return result
+
+
+def _set_sums(boxes: np.ndarray, selections: list) -> list:
+    """The six sums over each selection of boxes (a boolean per box) from
+    :meth:`JointTable.box_sums`: one matrix product, exact in either of its
+    dtypes (int64 box sums bound every sum over a set of cells)."""
+    totals = np.array(selections).astype(boxes.dtype) @ boxes
+    return [Sums(*(np.array([int(v)], dtype=object) for v in row)) for row in totals]

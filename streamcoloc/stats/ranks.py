@@ -195,9 +195,27 @@ def _concordance(cells, n_columns, counts):
 
 
 def _ties(counts):
-    """scipy's tie statistics of a histogram: Σ t(t−1)/2, Σ t(t−1)(t−2),
-    Σ t(t−1)(2t+5) over values held by t > 1 voxels."""
+    """scipy's tie statistics of a histogram: Σ t(t−1)/2 (int, exact), and
+    Σ t(t−1)(t−2), Σ t(t−1)(2t+5) (floats, summed in float64 as scipy's
+    ``kendalltau``) over values held by t > 1 voxels."""
     t = np.asarray(counts, dtype=np.int64)
+    if int(t.sum(initial=0)) < 3 * 10**9:  # t(t − 1)/2 sums below 2**62
+        x_tie, x0, x1 = _tie_sums(t)
+        return int(x_tie), float(x0), float(x1)
     t = t[t > 1]
     return (_product_sum(t, t - 1) // 2, float(_product_sum(t, t - 1, t - 2)),
             float(_product_sum(t, t - 1, 2 * t + 5)))
+
+
+@numba.njit(nogil=True, cache=True)
+def _tie_sums(t):
+    """:func:`_ties` of int64 counts summing to less than 3·10**9, in one pass."""
+    x_tie = np.int64(0)
+    x0 = x1 = 0.0
+    for count in t:
+        if count > 1:
+            x_tie += count * (count - 1) // 2
+            c = np.float64(count)
+            x0 += c * (c - 1.0) * (c - 2.0)
+            x1 += c * (c - 1.0) * (2.0 * c + 5.0)
+    return x_tie, x0, x1

@@ -48,7 +48,7 @@ def test_box_sums_are_the_exact_sums_of_each_box(cuts_a, cuts_b, shift):
         assert edges_a[i] <= a[k] < edges_a[i + 1] and edges_b[j] <= b[k] < edges_b[j + 1]
         expected = _six(voxels, lambda x, y: edges_a[i] <= x < edges_a[i + 1]
                         and edges_b[j] <= y < edges_b[j + 1])
-        assert [int(s[k]) for s in sums] == expected
+        assert [int(s) for s in sums[k]] == expected
 
 
 @pytest.mark.parametrize("big", [False, True])
