@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
+import numba
 import numpy as np
 
 from .sums import pearson
@@ -104,7 +105,7 @@ class Axis:
     def clamp(self, gate):
         """The gate clamped to [lo, hi + 1]: gates beyond the measured values
         select the same voxels as these."""
-        return np.clip(gate, self.lo, self.hi + 1)
+        return np.minimum(np.maximum(gate, self.lo), self.hi + 1)  # np.clip's wrapper costs more
 
     def gt_gate(self, threshold):
         """Smallest histogram unit "strictly above" ``threshold``: for integer
@@ -138,11 +139,27 @@ def orthogonal_slope(c_aa: float, c_bb: float, c_ab: float) -> float:
 
 # ------------------------------------------------------------------- staircases
 
+@numba.njit(inline="always")
 def _round_half_up(x):
     """Java's Math.round: the closest integer, ties toward +∞ (exact)."""
-    x = np.asarray(x, dtype=np.float64)
     floor = np.floor(x)
-    return (floor + (x - floor >= 0.5)).astype(np.float64)
+    return floor + (1.0 if x - floor >= 0.5 else 0.0)
+
+
+@numba.njit(nogil=True, cache=True)
+def _coloc2_thresholds(t, m, b, stepped_a, min_a, max_a, min_b, max_b):
+    """Coloc 2's thresholds of the candidates ``t`` (1-D float64): Java's
+    Math.round of (t, m·t + b) when a is the stepped channel, else of
+    ((t − b)/m, t), each clamped to its channel's data type range."""
+    ta, tb = np.empty(t.size), np.empty(t.size)
+    for i in range(t.size):
+        if stepped_a:
+            x, y = t[i], t[i] * m + b
+        else:
+            x, y = (t[i] - b) / m, t[i]
+        ta[i] = min(max(_round_half_up(x), min_a), max_a)
+        tb[i] = min(max(_round_half_up(y), min_b), max_b)
+    return ta, tb
 
 
 @dataclass
@@ -312,11 +329,9 @@ class Walk:
         self.stepped_a = -1 < m < 1
 
         def thresholds(t):
-            if self.stepped_a:
-                ta, tb = _round_half_up(t), _round_half_up(t * m + b)
-            else:
-                ta, tb = _round_half_up((t - b) / m), _round_half_up(t)
-            return np.clip(ta, ax.type_min, ax.type_max), np.clip(tb, bx.type_min, bx.type_max)
+            return _coloc2_thresholds(np.atleast_1d(np.asarray(t, dtype=np.float64)), m, b,
+                                      self.stepped_a, ax.type_min, ax.type_max, bx.type_min,
+                                      bx.type_max)
 
         def gates(t):
             ta, tb = thresholds(t)
