@@ -9,8 +9,11 @@ in a fresh process per measurement (peak RSS from VmHWM):
   thresholds on bench_pixel's 64x1024x1024 uint16 pair with its 50 cells and
   with the cells cut into ~3,000 regions (min of 2 runs per process);
 * ``--smlm``: ``coloc_index`` on bench_smlm's Parquet table of 10^6
-  localizations per channel, the two revisions in turn for ``--pairs``
-  pairs of fresh processes: medians, and the median of the pairs' ratios.
+  localizations per channel.
+
+Either way the two revisions run in turn for ``--pairs`` pairs of fresh
+processes (default 3 for pixel, 8 for smlm): medians, and the median of the
+pairs' ratios.
 
 The data are written by this tree's bench_pixel or bench_smlm.
 
@@ -83,17 +86,33 @@ def smlm_worker(args: dict) -> dict:
             "mean_ci": result.summary["mean_ci"].tolist()}
 
 
+def alternate(trees: dict, pairs: int, kind: str, args: dict) -> dict:
+    """``{revision: [worker results]}``: a fresh process per run, the
+    revisions in turn, ``pairs`` times (so drifts of the machine hit both)."""
+    runs = {revision: [] for revision in trees}
+    for _ in range(pairs):
+        for revision, tree in trees.items():
+            runs[revision].append(harness.spawn(__file__, kind, {"tree": str(tree), **args}))
+    return runs
+
+
+def speed_up(runs: dict) -> str:
+    """The median of the pairs' time ratios old/new, and their range."""
+    import statistics
+
+    old, new = runs.values()
+    ratios = [a["seconds"] / b["seconds"] for a, b in zip(old, new)]
+    return (f"speed-up {statistics.median(ratios):.2f}x (median of the pairs' ratios; "
+            f"range {min(ratios):.2f}-{max(ratios):.2f})")
+
+
 def compare_smlm(trees: dict, folder: Path, pairs: int) -> None:
     import statistics
 
     import bench_smlm
 
     data = bench_smlm.write_dataset(folder / "smlm", 10**6)
-    runs = {revision: [] for revision in trees}
-    for _ in range(pairs):
-        for revision, tree in trees.items():
-            runs[revision].append(harness.spawn(__file__, "smlm", {
-                "tree": str(tree), "data": str(data), "workdir": str(folder)}))
+    runs = alternate(trees, pairs, "smlm", {"data": str(data), "workdir": str(folder)})
     old, new = trees
     print(f"coloc_index, 10^6 localizations per channel (Parquet), {pairs} pairs of fresh "
           f"processes in turn: {old} vs {new}")
@@ -103,11 +122,9 @@ def compare_smlm(trees: dict, folder: Path, pairs: int) -> None:
               f"{', '.join(f'{v:.2f}' for v in seconds)}), page faults "
               f"{statistics.median(r['faults'] for r in measured):,.0f}, peak RSS "
               f"{fmt_bytes(statistics.median(r['maxrss'] for r in measured))}")
-    ratios = [a["seconds"] / b["seconds"] for a, b in zip(runs[old], runs[new])]
     same = max(abs(x - y) for a, b in zip(runs[old], runs[new])
                for x, y in zip(a["mean_ci"], b["mean_ci"]))
-    print(f"  speed-up {statistics.median(ratios):.2f}x (median of the pairs' ratios; "
-          f"range {min(ratios):.2f}-{max(ratios):.2f}); mean CIs differ by at most {same:.1e}")
+    print(f"  {speed_up(runs)}; mean CIs differ by at most {same:.1e}")
 
 
 def main(argv=None) -> None:
@@ -116,12 +133,15 @@ def main(argv=None) -> None:
     parser.add_argument("new", nargs="?", default="HEAD", help="the new revision (HEAD)")
     parser.add_argument("--workdir", type=Path, default=Path.cwd() / "bench_data")
     parser.add_argument("--smlm", action="store_true", help="the SMLM CI instead (bench_smlm)")
-    parser.add_argument("--pairs", type=int, default=8, help="--smlm: pairs of runs")
+    parser.add_argument("--pairs", type=int, help="pairs of fresh processes (default 3; 8 with "
+                        "--smlm)")
     args = harness.parse_or_work(parser, worker, argv)
     if args is None:
         return
     if args.old is None:
         parser.error("give the revision to compare against")
+    if args.old == args.new:
+        parser.error("give two different revisions (results are keyed by revision)")
     args.workdir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bench_revisions_", dir=args.workdir))
     trees = {}
@@ -131,9 +151,9 @@ def main(argv=None) -> None:
             subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach",
                             str(trees[revision]), revision], check=True, capture_output=True)
         if args.smlm:
-            compare_smlm(trees, folder, args.pairs)
+            compare_smlm(trees, folder, args.pairs or 8)
         else:
-            compare_pixel(trees, folder)
+            compare_pixel(trees, folder, args.pairs or 3)
     finally:
         for tree in trees.values():
             subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force",
@@ -141,24 +161,26 @@ def main(argv=None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def compare_pixel(trees: dict, folder: Path) -> None:
+def compare_pixel(trees: dict, folder: Path, pairs: int) -> None:
+    import statistics
+
     import bench_pixel
 
     paths = bench_pixel.write_dataset(folder / "data", bench_pixel.FULL["shape"],
                                       bench_pixel.FULL["chunks"], cut_cells=True)
-    runs = {revision: {kind: harness.spawn(__file__, kind, {"tree": str(tree), "paths": paths})
-                       for kind in CASES}
-            for revision, tree in trees.items()}
-    old_revision, new_revision = trees
-    print(f"every metric + Costes, 64x1024x1024 uint16 (min of 2, fresh process each): "
-          f"{old_revision} vs {new_revision}")
+    print(f"every metric + Costes, 64x1024x1024 uint16 (min of 2 runs per process, {pairs} "
+          f"pairs of fresh processes in turn): {' vs '.join(trees)}")
     for kind in CASES:
-        old, new = runs[old_revision][kind], runs[new_revision][kind]
-        for revision, run in ((old_revision, old), (new_revision, new)):
-            print(f"  {kind:<7} {revision:<12} {run['rows']:>5} regions {run['seconds']:7.2f} s"
-                  f"  {run['reads']} read(s), {run['tables']} tables, peak RSS "
-                  f"{fmt_bytes(run['maxrss'])}")
-        print(f"  {kind:<7} speed-up {old['seconds'] / new['seconds']:.2f}x")
+        runs = alternate(trees, pairs, kind, {"paths": paths})
+        for revision, measured in runs.items():
+            seconds = [r["seconds"] for r in measured]
+            run = measured[0]
+            print(f"  {kind:<7} {revision:<12} {run['rows']:>5} regions median "
+                  f"{statistics.median(seconds):6.2f} s (runs "
+                  f"{', '.join(f'{v:.2f}' for v in seconds)})  {run['reads']} read(s), "
+                  f"{run['tables']} tables, peak RSS "
+                  f"{fmt_bytes(statistics.median(r['maxrss'] for r in measured))}")
+        print(f"  {kind:<7} {speed_up(runs)}")
 
 
 if __name__ == "__main__":
