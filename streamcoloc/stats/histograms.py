@@ -257,6 +257,7 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
 
 @numba.njit(nogil=True, cache=True)
 def _prefetch_run(a, b, start, stop):
+    """Prefetch the values of a run (voxels ``start:stop``) in both channels."""
     prefetch_range(a, start, stop)
     prefetch_range(b, start, stop)
 

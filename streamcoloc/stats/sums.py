@@ -214,6 +214,7 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
 
 @numba.njit(inline="always")
 def _flush_six(row, n, sa, sb, saa, sbb, sab):
+    """Add six sums to the six sums ``row``."""
     row[0] += n
     row[1] += sa
     row[2] += sb
@@ -225,12 +226,7 @@ def _flush_six(row, n, sa, sb, saa, sbb, sab):
 @numba.njit(inline="always")
 def _add_six(row, c, x, y):
     """``c`` voxels of values (x, y) into the six sums ``row``."""
-    row[0] += c
-    row[1] += c * x
-    row[2] += c * y
-    row[3] += c * x * x
-    row[4] += c * y * y
-    row[5] += c * x * y
+    _flush_six(row, c, c * x, c * y, c * x * x, c * y * y, c * x * y)
 
 
 @numba.njit(nogil=True, cache=True)
