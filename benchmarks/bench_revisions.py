@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,8 +99,6 @@ def alternate(trees: dict, pairs: int, kind: str, args: dict) -> dict:
 
 def speed_up(runs: dict) -> str:
     """The median of the pairs' time ratios old/new, and their range."""
-    import statistics
-
     old, new = runs.values()
     ratios = [a["seconds"] / b["seconds"] for a, b in zip(old, new)]
     return (f"speed-up {statistics.median(ratios):.2f}x (median of the pairs' ratios; "
@@ -107,8 +106,6 @@ def speed_up(runs: dict) -> str:
 
 
 def compare_smlm(trees: dict, folder: Path, pairs: int) -> None:
-    import statistics
-
     import bench_smlm
 
     data = bench_smlm.write_dataset(folder / "smlm", 10**6)
@@ -142,14 +139,17 @@ def main(argv=None) -> None:
         parser.error("give the revision to compare against")
     if args.old == args.new:
         parser.error("give two different revisions (results are keyed by revision)")
+    if args.pairs is not None and args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     args.workdir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bench_revisions_", dir=args.workdir))
     trees = {}
     try:
         for revision in (args.old, args.new):
-            trees[revision] = folder / f"tree-{len(trees)}"
+            tree = folder / f"tree-{len(trees)}"
             subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach",
-                            str(trees[revision]), revision], check=True, capture_output=True)
+                            str(tree), revision], check=True, capture_output=True)
+            trees[revision] = tree  # only trees that exist are removed below
         if args.smlm:
             compare_smlm(trees, folder, args.pairs or 8)
         else:
@@ -162,8 +162,6 @@ def main(argv=None) -> None:
 
 
 def compare_pixel(trees: dict, folder: Path, pairs: int) -> None:
-    import statistics
-
     import bench_pixel
 
     paths = bench_pixel.write_dataset(folder / "data", bench_pixel.FULL["shape"],

@@ -330,8 +330,8 @@ class Walk:
 
         def thresholds(t):
             return _coloc2_thresholds(np.atleast_1d(np.asarray(t, dtype=np.float64)), m, b,
-                                      self.stepped_a, ax.type_min, ax.type_max, bx.type_min,
-                                      bx.type_max)
+                                      self.stepped_a, *map(float, (ax.type_min, ax.type_max,
+                                                                   bx.type_min, bx.type_max)))
 
         def gates(t):
             ta, tb = thresholds(t)

@@ -19,15 +19,23 @@ import numba
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
 CACHE_LINE = 64  # bytes
+#: Lines prefetched at most per range: the hardware prefetcher follows a
+#: sequential stretch once it has started, and a long run prefetched whole
+#: could evict the values being counted.
+MAX_LINES = 8
 
 
 @intrinsic
 def prefetch(typingctx, array, index):
-    """Hint the CPU to load ``array.ravel()[index]``'s cache line (1-D,
-    contiguous ``array``)."""
+    """Hint the CPU to load ``array[index]``'s cache line (``array`` 1-D and
+    C-contiguous: the address is data + index·itemsize)."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
+        raise TypingError(f"prefetch takes a 1-D C-contiguous array, not {array}")
+
     def codegen(context, builder, signature, args):
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         byte = ir.IntType(8).as_pointer()
@@ -42,8 +50,10 @@ def prefetch(typingctx, array, index):
 
 @numba.njit(inline="always")
 def prefetch_range(array, start, stop):
-    """Prefetch the cache lines of ``array[start:stop]`` (1-D, contiguous)."""
+    """Prefetch the cache lines of ``array[start:stop]`` (1-D, C-contiguous),
+    at most :data:`MAX_LINES` of them from ``start``."""
     step = max(CACHE_LINE // array.itemsize, 1)
+    stop = min(stop, start + MAX_LINES * step)
     for q in range(start, stop, step):
         prefetch(array, q)
     if stop > start:

@@ -158,11 +158,12 @@ def _concordance(cells, n_columns, counts):
     columns j' > j (j' < j).
 
     One sweep from the last row up keeps the column totals of the rows below
-    (and their sums over blocks of :data:`COLUMN_BLOCK` columns).  D of a
-    row's first cell is the sum of the blocks and columns before it; D of
-    each next cell adds the columns between the two, so a row costs its
-    span of columns (a band around the diagonal for correlated channels)
-    rather than a tree query per cell, and C = below − D − (column j)."""
+    and their sums over blocks of :data:`COLUMN_BLOCK` columns.  D of a row's
+    first cell sums what lies before it; D of each next cell adds what lies
+    between the two: column by column for a near cell (a correlated row is a
+    band around the diagonal: little more than its span), whole blocks in
+    between for a far one (:func:`_columns_sum`: sparse uncorrelated rows).
+    C = below − D − (column j)."""
     column_total = np.zeros(n_columns, counts.dtype)
     block_total = np.zeros(n_columns // COLUMN_BLOCK + 1, counts.dtype)
     below = counts.dtype.type(0)
@@ -173,16 +174,15 @@ def _concordance(cells, n_columns, counts):
         first = cells[end - 1] // n_columns * n_columns  # the row's first cell index
         while start > 0 and cells[start - 1] >= first:
             start -= 1
-        column = cells[start] - first
+        column = 0
         before = counts.dtype.type(0)  # D: the rows below, columns j' < column
-        for block in range(column // COLUMN_BLOCK):
-            before += block_total[block]
-        for j in range(column - column % COLUMN_BLOCK, column):
-            before += column_total[j]
         for k in range(start, end):
             previous, column = column, cells[k] - first
-            for j in range(previous, column):
-                before += column_total[j]
+            if column - previous > 2 * COLUMN_BLOCK:  # far: whole blocks in between
+                before += _columns_sum(column_total, block_total, previous, column)
+            else:
+                for j in range(previous, column):
+                    before += column_total[j]
             after = below - before - column_total[column]
             s += counts[k] * (after - before)
         for k in range(start, end):
@@ -194,10 +194,27 @@ def _concordance(cells, n_columns, counts):
     return s
 
 
+@numba.njit
+def _columns_sum(column_total, block_total, lo, hi):
+    """Σ column_total[lo:hi]: column by column up to the next block
+    boundary, whole blocks from :data:`COLUMN_BLOCK`-column ``block_total``,
+    then the columns of the last partial block."""
+    total = column_total.dtype.type(0)
+    boundary = -(-lo // COLUMN_BLOCK) * COLUMN_BLOCK
+    for j in range(lo, boundary):
+        total += column_total[j]
+    for block in range(boundary // COLUMN_BLOCK, hi // COLUMN_BLOCK):
+        total += block_total[block]
+    for j in range(hi - hi % COLUMN_BLOCK, hi):
+        total += column_total[j]
+    return total
+
+
 def _ties(counts):
     """scipy's tie statistics of a histogram: Σ t(t−1)/2 (int, exact), and
-    Σ t(t−1)(t−2), Σ t(t−1)(2t+5) (floats, summed in float64 as scipy's
-    ``kendalltau``) over values held by t > 1 voxels."""
+    Σ t(t−1)(t−2), Σ t(t−1)(2t+5) (float64 terms as scipy's ``kendalltau``;
+    summed in order where scipy sums pairwise, so the last bits may differ)
+    over values held by t > 1 voxels."""
     t = np.asarray(counts, dtype=np.int64)
     if int(t.sum(initial=0)) < 3 * 10**9:  # t(t − 1)/2 sums below 2**62
         x_tie, x0, x1 = _tie_sums(t)

@@ -54,22 +54,21 @@ def test_box_sums_are_the_exact_sums_of_each_box(cuts_a, cuts_b, shift):
 @pytest.mark.parametrize("big", [False, True])
 def test_threshold_sums_are_the_exact_sums_of_each_set(big):
     """Every set of :func:`threshold_sums` against Python integers, with
-    counts and values whose products overflow int64 (``big``: the Python-
-    integer path)."""
+    counts and values (histogram units) whose products overflow int64
+    (``big``: the Python-integer path of the box sums)."""
     rng = np.random.default_rng(5)
     counts = rng.integers(0, 50, (7, 6)).astype(np.int64)
-    base = 0
+    shift = FAR if big else 0
     if big:
-        counts[counts > 0] += 2**40
-        base = 2**30
-    axis_a, axis_b = Axis(-2, 4, base=base, step=0.5), Axis(-1, 4, base=base)
+        counts[counts > 0] += 2**20
+    axis_a, axis_b = Axis(-2 + shift, 4 + shift, step=0.5), Axis(-1 + shift, 4 + shift)
     table = JointTable(JointCells.from_dense(counts), axis_a, axis_b)
-    if big:
-        assert table.n * (base + 5) ** 2 >= 2**62  # the int64 path would not be safe here
-    gate_a, gate_b, above_a, above_b = 1, 2, 2, 3
+    gate_a, gate_b, above_a, above_b = (g + shift for g in (1, 2, 2, 3))
+    boxes = table.box_sums((gate_a, above_a), (gate_b, above_b))[0]
+    assert boxes.dtype == (object if big else np.int64)  # Python integers beyond int64
     sums = threshold_sums(table, gate_a, gate_b, above_a, above_b)
-    voxels = _voxels(counts, -2, -1)
-    zero_a, zero_b = -base, -base  # ge_gate(0): the unit whose data value is 0
+    voxels = _voxels(counts, -2 + shift, -1 + shift)
+    zero_a = zero_b = 0  # ge_gate(0): the unit whose data value is 0
 
     def data(rule, channel, axis):
         n, sa, sb = _six(voxels, rule)[:3]

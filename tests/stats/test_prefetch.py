@@ -1,10 +1,12 @@
-"""The prefetch hint compiles for every canonical dtype and changes nothing."""
+"""The prefetch hint compiles for every canonical dtype to LLVM's prefetch,
+changes nothing, and refuses arrays whose addresses it would get wrong."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 import pytest
+from numba.core.errors import TypingError
 
 from streamcoloc.stats.prefetch import prefetch_range
 
@@ -26,3 +28,16 @@ def test_prefetch_compiles_for_each_dtype_and_leaves_values_alone(dtype):
     assert _sum_with_prefetch(values, 0, values.size) == float(before.astype(np.float64).sum())
     assert _sum_with_prefetch(values, 5, 5) == 0.0  # an empty range prefetches nothing
     np.testing.assert_array_equal(values, before)
+    signature = (numba.typeof(values), numba.int64, numba.int64)
+    assert "@llvm.prefetch" in _sum_with_prefetch.inspect_llvm(signature)
+
+
+@numba.njit
+def _prefetch_first(values):
+    prefetch_range(values, 0, 1)
+
+
+@pytest.mark.parametrize("values", [np.zeros((4, 4)), np.zeros(8)[::2]], ids=["2-D", "strided"])
+def test_prefetch_refuses_arrays_that_are_not_1d_contiguous(values):
+    with pytest.raises(TypingError, match="1-D C-contiguous"):
+        _prefetch_first(values)

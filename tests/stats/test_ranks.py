@@ -38,25 +38,31 @@ def test_spearman_and_kendall_equal_scipy_with_heavy_ties(seed, n, range_a, rang
     assert p_tau == pytest.approx(expected_tau.pvalue, rel=1e-9, abs=1e-300)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_concordance_over_many_column_blocks_equals_the_pair_count(seed):
-    """Tables several :data:`~ranks.COLUMN_BLOCK` columns wide, with sparse
-    bands that start at any column: S = Σ over cell pairs of both counts ×
-    sign(Δrow)·sign(Δcolumn), counted directly (int64 and float64 counts)."""
-    rng = np.random.default_rng(seed)
-    rows, columns = 40, 5 * ranks.COLUMN_BLOCK + 7
-    table = np.zeros((rows, columns), np.int64)
+@pytest.mark.parametrize("width", [1, 3, 63, 64, 65, 128, 5 * ranks.COLUMN_BLOCK + 7, 2000])
+@pytest.mark.parametrize("kind", ["band", "scattered"])
+def test_concordance_equals_the_pair_count(width, kind):
+    """Tables narrower than a block, on block boundaries and many blocks
+    wide; rows as bands (near cells: column by column) or scattered over the
+    whole width (far cells: whole blocks), the first and last columns
+    filled: S = Σ over cell pairs of both counts × sign(Δrow)·sign(Δcolumn),
+    counted directly (int64 and float64 counts)."""
+    rng = np.random.default_rng(width)
+    rows = 30
+    table = np.zeros((rows, width), np.int64)
     for i in range(rows):
-        start = rng.integers(0, columns - 20)
-        band = rng.integers(0, 4, 20) * (rng.random(20) < 0.5)
-        table[i, start:start + 20] = band
+        if kind == "band":
+            start = rng.integers(0, max(width - 20, 1))
+            table[i, start:start + 20] = rng.integers(0, 4, min(20, width - start))
+        else:
+            table[i, rng.integers(0, width, 8)] = rng.integers(1, 4, 8)
+    table[0, 0] = table[-1, -1] = table[rows // 2, -1] = 2
     cells = JointCells.from_dense(table)
     i, j = np.nonzero(table)
     h = table[i, j]
     expected = int((h[:, None] * h[None, :] * np.sign(i[None, :] - i[:, None])
                     * np.sign(j[None, :] - j[:, None])).sum()) // 2
-    assert ranks._concordance(cells.cells, columns, cells.counts) == expected
-    assert ranks._concordance(cells.cells, columns, cells.counts.astype(np.float64)) == expected
+    assert ranks._concordance(cells.cells, width, cells.counts) == expected
+    assert ranks._concordance(cells.cells, width, cells.counts.astype(np.float64)) == expected
 
 
 def test_centred_and_dense_ranks():
