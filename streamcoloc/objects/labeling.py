@@ -73,7 +73,7 @@ def label_objects(image, threshold_method: str = "otsu", mask=None, min_size: in
     ----------
     image : numpy, dask, zarr or xarray array (1-D to 3-D)
         One channel; its dask chunks are the blocks (numpy input: blocks of
-        about 8 Mi voxels: ``TARGET_BLOCK_VOXELS``).
+        about 16 Mi voxels).
     threshold_method : str
         An automatic method of :mod:`streamcoloc.stats.thresholds`
         (``'otsu'``, ``'li'``, ``'triangle'``, ``'yen'``, ``'isodata'``,

@@ -12,14 +12,10 @@ from math import ceil, prod
 
 #: Dask block size aimed at when reading, in voxels, whatever the dtype, so
 #: channels and a label image stored on one chunk grid get one block grid
-#: (no rechunking between them).  8 Mi voxels is 16 MiB of uint16: a task
-#: over two channels handles ~32 MiB, and zarr's decode buffers (about one
-#: block more per array being read) stay small.  On 2 cores it measured
-#: faster than 16 Mi (design notes §7's earlier choice) on labelled regions,
-#: where a decode overlapping another task's histogram slows both: bench_pixel's
-#: 50 cells with every metric, 6 alternating pairs of processes, 5 faster by
-#: 1.10-1.32x, one slower (0.73x); the whole volume unchanged.
-TARGET_BLOCK_VOXELS = 8 * 2**20
+#: (no rechunking between them).  16 Mi voxels is 32 MiB of uint16: a task
+#: over two channels handles ~64 MiB (design notes §7), and zarr's decode
+#: buffers (about one block more per array being read) stay small.
+TARGET_BLOCK_VOXELS = 16 * 2**20
 #: Stored (zarr) chunk size aimed at when writing (16 MiB; design notes §7).
 TARGET_CHUNK_BYTES = 16 * 2**20
 

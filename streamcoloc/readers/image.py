@@ -47,7 +47,7 @@ def open_image(path, *, level: int = 0, dims=None, chunks=None) -> xr.DataArray:
         ``DEFAULT_DIMS``).
     chunks : optional
         Dask chunks (anything ``dask.array`` accepts, or a dict keyed by dim
-        name); by default blocks of about 8 Mi voxels made of whole stored chunks
+        name); by default blocks of about 16 Mi voxels made of whole stored chunks
         (shards when sharded), with the channel axis not grown beyond its
         stored chunk.
 

@@ -8,14 +8,13 @@ import xarray as xr
 import zarr
 
 from streamcoloc.engine.inputs import as_input, as_multichannel_input, make_layout
-from streamcoloc.readers.chunking import TARGET_BLOCK_VOXELS
 
 
 def test_numpy_input_is_chunked_and_not_hashed():
     x = np.zeros((300, 1024, 1024), np.uint8)  # 300 MiB: more than one block
     data = as_input(x, "a").data
     assert data.npartitions > 1
-    assert max(data.chunks[1]) * max(data.chunks[2]) * max(data.chunks[3]) <= TARGET_BLOCK_VOXELS
+    assert max(data.chunks[1]) * max(data.chunks[2]) * max(data.chunks[3]) <= 16 * 2**20
 
 
 def test_zarr_input_uses_whole_stored_chunks():

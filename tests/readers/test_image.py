@@ -66,8 +66,8 @@ def test_write_ome_zarr_rejects_bad_dims_and_names(tmp_path, volume):
         write_ome_zarr(tmp_path / "x.zarr", volume, dims="czyx", channel_names=["one"])
 
 
-def test_default_blocks_are_about_8_mi_voxels_multiples_of_chunks():
-    assert block_chunks((2, 64, 1024, 1024), (1, 16, 512, 512), "czyx") == (1, 32, 512, 512)
+def test_default_blocks_are_about_16_mi_voxels_multiples_of_chunks():
+    assert block_chunks((2, 64, 1024, 1024), (1, 16, 512, 512), "czyx") == (1, 64, 512, 512)
     assert block_chunks((33, 152, 172), (1, 152, 172), "zyx") == (33, 152, 172)
 
 
@@ -78,7 +78,7 @@ def test_large_unwritten_array_opens_lazily_in_aligned_blocks(tmp_path):
     image = open_image(tmp_path / "big.zarr")
     assert image.dims == ("c", "z", "y", "x")
     assert image.data.chunksize[0] == 1
-    assert 4 * MiB <= image.data.size / image.data.npartitions <= 8 * MiB  # voxels
+    assert 8 * MiB <= image.data.size / image.data.npartitions <= 16 * MiB  # voxels
     _assert_multiples(image.data.chunks, (1, 16, 512, 512))
     custom = open_image(tmp_path / "big.zarr", chunks={"z": 16, "x": 2048})
     assert custom.data.chunksize == (1, 16, 512, 2048)
