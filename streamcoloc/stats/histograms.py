@@ -62,7 +62,8 @@ MAX_ROW_CELLS = 2**24
 #: of a voxel's count per cell, and a large scratch misses the caches).
 SPARSE_ROW = 64
 #: How many runs ahead :func:`_joint_cells` prefetches the channels' values
-#: (it visits runs region by region, out of memory order).
+#: (it visits runs region by region, out of memory order); 0 turns it off
+#: (benchmarks/bench_prefetch.py prints the ratio).
 PREFETCH_RUNS = 2
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
@@ -173,7 +174,7 @@ def _runs_by_region(plane_start, run_region, n_regions):
 
 @numba.njit(nogil=True, cache=True)
 def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
-                 shift, plain, rows, extents, n_regions, scratch):
+                 shift, plain, rows, extents, n_regions, scratch, ahead):
     """Joint histogram of every row (``rows[i]`` = dense region, slice,
     pair; its extent ``extents[i]``) as its non-empty cells.
 
@@ -183,7 +184,7 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
     fewer voxels than cells (:data:`SPARSE_ROW`: small regions of wide-ranged
     data) skips the scratch: its voxels' cells are sorted and counted.  A
     row's runs are visited in order of their region, out of memory order, so
-    the values of the run :data:`PREFETCH_RUNS` ahead are prefetched.  Returns
+    the values of the run ``ahead`` runs on are prefetched (0: none).  Returns
     ``(cells, counts, offsets)``: the cells of row ``i`` are
     ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
     ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel counts.
@@ -212,9 +213,9 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
         group = (s if n_label_planes > 1 else 0) * n_regions + region
         for t in range(first[group], first[group + 1]):
             r = order[t]
-            if t + PREFETCH_RUNS < first[group + 1]:
-                later = order[t + PREFETCH_RUNS]
-                if run_start[later] != run_stop[order[t + PREFETCH_RUNS - 1]]:  # a jump
+            if ahead > 0 and t + ahead < first[group + 1]:
+                later = order[t + ahead]
+                if run_start[later] != run_stop[order[t + ahead - 1]]:  # a jump
                     _prefetch_run(channels[ia][s], channels[ib][s], run_start[later],
                                   run_stop[later])
             a = channels[ia][s][run_start[r]:run_stop[r]]
@@ -514,7 +515,8 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
         dense = dense[rows[:, N] * SPARSE_ROW >= dense]  # rows counted in the scratch
         scratch = np.zeros(int(dense.max(initial=0)), np.int32)
         cells, counts, offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift,
-                                              plain, where, rows, regions.ids.size, scratch)
+                                              plain, where, rows, regions.ids.size, scratch,
+                                              PREFETCH_RUNS)
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
                              (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
         fits = _joint_fits(rows, tables, options.max_cells)

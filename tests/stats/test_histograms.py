@@ -222,3 +222,17 @@ def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
     np.testing.assert_array_equal(merged.dense(), expected)
     assert (np.diff(merged.cells) > 0).all() and (merged.counts > 0).all()
     assert merged.counts.dtype == np.int64
+
+
+def test_prefetching_changes_no_table(monkeypatch):
+    """The prefetch hint of the joint-cell kernel (runs of interleaved regions
+    visited region by region, so runs jump) leaves every table as it is."""
+    a, b, labels = _data(3)
+    chunks = (6, 13, 17)
+    with_prefetch = _histograms(a, b, labels, chunks)
+    monkeypatch.setattr(histograms, "PREFETCH_RUNS", 0)
+    without = _histograms(a, b, labels, chunks)
+    assert with_prefetch.joint and len(with_prefetch.tables) == len(without.tables)
+    for x, y in zip(with_prefetch.tables, without.tables):
+        np.testing.assert_array_equal(x.cells, y.cells)
+        np.testing.assert_array_equal(x.counts, y.counts)
