@@ -242,17 +242,12 @@ def raw_read(paths, with_labels=False) -> float:
     """Seconds to read+decode every block of both channels (and a label
     image: ``with_labels`` True or 'cells') with the dask blocks of
     ``open_image`` on the current (threaded) scheduler."""
-    import dask
     from streamcoloc import open_image
 
     arrays = [open_image(paths["channels"]).data]
     if _labels_key(with_labels):
         arrays.append(open_image(paths[_labels_key(with_labels)]).data)
-    consumers = [a.map_blocks(_noop, chunks=tuple((1,) * len(c) for c in a.chunks), dtype=a.dtype)
-                 for a in arrays]
-    start = time.perf_counter()
-    dask.compute(*consumers)
-    return time.perf_counter() - start
+    return _read_seconds(arrays)
 
 
 def zarr_read(paths) -> float:
@@ -260,18 +255,24 @@ def zarr_read(paths) -> float:
     (``dask.array.from_zarr``, the blocks of ``open_image``): what the raw
     read of streamcoloc's chunk reader (``streamcoloc.readers.zarr_chunks``)
     is compared with."""
-    import dask
     import dask.array as da
     import zarr
     from streamcoloc import open_image
 
     blocks = open_image(paths["channels"]).data.chunks
-    array = da.from_zarr(zarr.open_array(str(Path(paths["channels"]) / "0"), mode="r"),
-                         chunks=blocks)
-    consumer = array.map_blocks(_noop, chunks=tuple((1,) * len(c) for c in array.chunks),
-                                dtype=array.dtype)
+    return _read_seconds([da.from_zarr(zarr.open_array(str(Path(paths["channels"]) / "0"),
+                                                       mode="r"), chunks=blocks)])
+
+
+def _read_seconds(arrays) -> float:
+    """Seconds to compute every block of the dask ``arrays`` (each block
+    consumed by a no-op, so nothing is gathered)."""
+    import dask
+
+    consumers = [a.map_blocks(_noop, chunks=tuple((1,) * len(c) for c in a.chunks), dtype=a.dtype)
+                 for a in arrays]
     start = time.perf_counter()
-    dask.compute(consumer)
+    dask.compute(*consumers)
     return time.perf_counter() - start
 
 
