@@ -174,9 +174,11 @@ def _runs_by_region(plane_start, run_region, n_regions):
 
 @numba.njit(nogil=True, cache=True)
 def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
-                 shift, plain, rows, extents, n_regions, scratch, ahead):
+                 shift, plain, rows, extents, n_regions, scratch, cells, counts, ahead):
     """Joint histogram of every row (``rows[i]`` = dense region, slice,
-    pair; its extent ``extents[i]``) as its non-empty cells.
+    pair; its extent ``extents[i]``) as its non-empty cells, written to
+    ``cells`` and ``counts`` (at least Σ min(cells of the extent, voxels)
+    of the rows long).
 
     Each row is counted alone in ``scratch`` (int32 zeros, at least the
     largest row's cells), whose non-empty cells are then copied out in
@@ -185,16 +187,12 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
     data) skips the scratch: its voxels' cells are sorted and counted.  A
     row's runs are visited in order of their region, out of memory order, so
     the values of the run ``ahead`` runs on are prefetched (0: none).  Returns
-    ``(cells, counts, offsets)``: the cells of row ``i`` are
-    ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
-    ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel counts.
-    ``plain`` as for :func:`_extents`."""
+    ``offsets``: the cells of row ``i`` are ``cells[offsets[i]:offsets[i + 1]]``
+    (row-major indices ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with
+    their voxel counts.  ``plain`` as for :func:`_extents`."""
     order, first = _runs_by_region(plane_start, run_region, n_regions)
     n_label_planes = plane_start.size - 1
     offsets = np.zeros(rows.shape[0] + 1, np.int64)
-    capacity = 1024
-    cells = np.empty(capacity, np.int64)
-    counts = np.empty(capacity, np.int64)
     touched = spare = np.empty(0, np.int64)
     n = 0
     for i in range(rows.shape[0]):
@@ -232,11 +230,6 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
                     c = _cell(a[q], b[q], plain, set_a, set_b, shift_a, shift_b, origin, width_b)
                     if c >= 0:
                         scratch[c] += 1
-        need = n + min(size, extents[i, N])
-        if need > capacity:  # grown between rows only: no reallocation per voxel
-            capacity = max(2 * capacity, need)
-            cells = _grown(cells, n, capacity)
-            counts = _grown(counts, n, capacity)
         if sparse:
             _radix_sort(touched[:m], spare[:m], size)
             for q in range(m):
@@ -253,7 +246,7 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
                     scratch[c] = 0
                     n += 1
         offsets[i + 1] = n
-    return cells[:n].copy(), counts[:n].copy(), offsets
+    return offsets
 
 
 @numba.njit(nogil=True, cache=True)
@@ -353,13 +346,6 @@ def _merge_sorted(cells_a, counts_a, cells_b, counts_b):
         cells[n], counts[n] = cells_b[k], counts_b[k]
         n += 1
     return cells[:n].copy(), counts[:n].copy()
-
-
-@numba.njit(nogil=True, cache=True)
-def _grown(values, n, capacity):
-    out = np.empty(capacity, values.dtype)
-    out[:n] = values[:n]
-    return out
 
 
 @dataclass(frozen=True)
@@ -512,11 +498,16 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     width_b = rows[:, HI_B] - rows[:, LO_B] + 1
     if _joint_fits(rows, None, options.max_cells):
         dense = _cells(rows)
-        dense = dense[rows[:, N] * SPARSE_ROW >= dense]  # rows counted in the scratch
-        scratch = np.zeros(int(dense.max(initial=0)), np.int32)
-        cells, counts, offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift,
-                                              plain, where, rows, regions.ids.size, scratch,
-                                              PREFETCH_RUNS)
+        scratch_cells = int(dense[rows[:, N] * SPARSE_ROW >= dense].max(initial=0))
+        # Buffers at the bound, not grown as cells come: growing copies (and
+        # faults in) their pages again and again; pages never written stay
+        # unmapped, and the record keeps exact copies.
+        bound = int(np.minimum(dense, rows[:, N]).sum())
+        cells, counts = np.empty(bound, np.int64), np.empty(bound, np.int64)
+        offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift, plain, where, rows,
+                               regions.ids.size, np.zeros(scratch_cells, np.int32), cells, counts,
+                               PREFETCH_RUNS)
+        cells, counts = cells[:offsets[-1]].copy(), counts[:offsets[-1]].copy()
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
                              (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
         fits = _joint_fits(rows, tables, options.max_cells)
