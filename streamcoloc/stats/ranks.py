@@ -131,7 +131,7 @@ def kendall(table):
     n = int(rows.sum())
     exact_sums = n < 3 * 10**9
     s = _concordance(table.cells, table.shape[1],
-                     table.counts.astype(np.int64 if exact_sums else np.float64))
+                     table.counts.astype(np.int64 if exact_sums else np.float64, copy=False))
     s = int(s) if exact_sums else float(s)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
