@@ -207,6 +207,8 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
         if sparse and touched.size < extents[i, N]:
             touched = np.empty(extents[i, N], np.int64)
             spare = np.empty(extents[i, N], np.int64)
+        if n + min(size, extents[i, N]) > cells.size:  # (the caller's bound: never)
+            raise ValueError("joint cells beyond the buffers")
         m = 0  # voxels' cells (sparse rows)
         group = (s if n_label_planes > 1 else 0) * n_regions + region
         for t in range(first[group], first[group + 1]):

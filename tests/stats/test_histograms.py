@@ -236,3 +236,20 @@ def test_prefetching_changes_no_table(monkeypatch):
     for x, y in zip(with_prefetch.tables, without.tables):
         np.testing.assert_array_equal(x.cells, y.cells)
         np.testing.assert_array_equal(x.counts, y.counts)
+
+
+def test_joint_cells_refuse_buffers_below_their_bound(monkeypatch):
+    """The kernel writes a chunk's cells to buffers of the chunk's bound and
+    checks each row against their length (Numba does not check indices):
+    buffers cut short raise rather than write past their end."""
+    a, b, labels = _data(4)
+    kernel = histograms._joint_cells
+
+    def short(*args):
+        args = list(args)
+        args[13], args[14] = args[13][:1], args[14][:1]  # cells, counts
+        return kernel(*args)
+
+    monkeypatch.setattr(histograms, "_joint_cells", short)
+    with pytest.raises(ValueError, match="beyond the buffers"):
+        _histograms(a, b, labels, (6, 13, 17))
