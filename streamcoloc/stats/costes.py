@@ -340,8 +340,11 @@ class Walk:
         self.thresholds = thresholds
         axis = ax if self.stepped_a else bx
         self.top, self.bottom = axis.data_max, axis.data_min
-        # Breakpoints of both roundings over both channels' ranges (beyond
-        # them the gates are clamped).
+        walker = self.top - np.arange(0, max(self.top, 0) + 2)
+        if self.method == "coloc2":
+            return gates, walker, "or"  # the walker evaluates its candidates only
+        # The bisection evaluates any t: the breakpoints of both roundings
+        # over both channels' ranges (beyond them the gates are clamped).
         other = bx if self.stepped_a else ax
         own = _half_integers(min(self.bottom, 0.0), max(self.top, axis.data(axis.hi + 1)))
         values = _half_integers(min(other.data_min, 0.0), other.data(other.hi + 1))
@@ -349,7 +352,6 @@ class Walk:
             other_breaks = (values - b) / m
         else:  # the other threshold rounds (t − b)/m
             other_breaks = values * m + b
-        walker = self.top - np.arange(0, max(self.top, 0) + 2)
         return gates, _samples(np.concatenate([own, other_breaks]), walker), "or"
 
     def _coloc2_walker(self) -> CostesResult:

@@ -193,5 +193,5 @@ def _set_sums(boxes: np.ndarray, selections: list) -> list:
     """The six sums over each selection of boxes (a boolean per box) from
     :meth:`JointTable.box_sums`: one matrix product, exact in either of its
     dtypes (int64 box sums bound every sum over a set of cells)."""
-    totals = np.array(selections).astype(boxes.dtype) @ boxes
-    return [Sums(*(np.array([int(v)], dtype=object) for v in row)) for row in totals]
+    totals = (np.array(selections).astype(boxes.dtype) @ boxes).astype(object)  # Python ints
+    return [Sums(*(row[k:k + 1] for k in range(6))) for row in totals]

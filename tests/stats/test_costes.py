@@ -88,17 +88,23 @@ def test_swapping_channels_swaps_the_thresholds():
 
 
 def test_staircase_is_monotone_and_finds_its_cells():
-    walk = Walk("coloc2", Axis(0, 300, type_min=0, type_max=65535),
-                Axis(5, 200, type_min=0, type_max=65535), (0.63, 4.2))
+    axes = (Axis(0, 300, type_min=0, type_max=65535), Axis(5, 200, type_min=0, type_max=65535))
+    walk = Walk("coloc2-bisection", *axes, (0.63, 4.2))
     stairs = walk.staircase
     assert np.all(np.diff(stairs.gate_a) <= 0) and np.all(np.diff(stairs.gate_b) <= 0)
     assert np.all((np.diff(stairs.gate_a) != 0) | (np.diff(stairs.gate_b) != 0))
     cells = stairs.cells(stairs.gate_a, stairs.gate_b)
     assert (cells == np.arange(len(cells))).all()
     assert stairs.cells([10**6], [3]).tolist() == [-1]
-    # every real t of the mapping lands on a cell
+    # the bisection may evaluate any t: every real t of the mapping lands on a cell
     t = np.random.default_rng(1).uniform(-50, 500, 20000)
     assert (stairs.cells(*walk.gates(t)) >= 0).all()
+    # Coloc 2's walker evaluates t = max, max - 1, ..., 0 only: its staircase
+    # holds their distinct gate pairs (and those of t = -1)
+    walker = Walk("coloc2", *axes, (0.63, 4.2))
+    gates = walker.gates(300.0 - np.arange(302))
+    assert set(zip(walker.staircase.gate_a, walker.staircase.gate_b)) == set(zip(*gates))
+    assert len(walker.staircase.gate_a) < len(stairs.gate_a)
     and_stairs = Staircase(np.array([5, 3]), np.array([4, 4]), "and")
     cutoffs = and_stairs.cutoffs(np.array([4, 6]), "a"), and_stairs.cutoffs(np.array([1, 1]), "b")
     assert and_stairs.cell_of_cutoffs(*cutoffs).tolist() == [1, 0]
