@@ -187,14 +187,8 @@ class Staircase:
     def cells(self, gate_a, gate_b) -> np.ndarray:
         """Cell index of each gate pair, −1 for a pair not on the staircase
         (the pairs decrease along the cells in (a, then b) order)."""
-        gate_a, gate_b = np.asarray(gate_a, np.int64), np.asarray(gate_b, np.int64)
-        base = int(min(self.gate_b.min(initial=0), gate_b.min(initial=0)))
-        width = int(max(self.gate_b.max(initial=0), gate_b.max(initial=0))) - base + 1
-        keys = -(self.gate_a * width + (self.gate_b - base))
-        query = -(gate_a * width + (gate_b - base))
-        index = np.searchsorted(keys, query)
-        found = (index < len(keys)) & (keys[np.minimum(index, len(keys) - 1)] == query)
-        return np.where(found, index, -1)
+        return _stair_cells(*(np.atleast_1d(np.asarray(g, np.int64))
+                              for g in (self.gate_a, self.gate_b, gate_a, gate_b)))
 
     def cutoffs(self, values, axis: str) -> np.ndarray:
         """K(v): the number of cells whose gate on ``axis`` exceeds v."""
@@ -205,6 +199,24 @@ class Staircase:
         """Index of the first cell at which a voxel is no longer below, from
         its cut-offs K(a), K(b) (:meth:`cutoffs`)."""
         return np.maximum(ka, kb) if self.kind == "or" else np.minimum(ka, kb)
+
+
+@numba.njit(nogil=True, cache=True)
+def _stair_cells(stair_a, stair_b, gate_a, gate_b):
+    """:meth:`Staircase.cells`: a binary search per pair for the first cell
+    not above it in (a, then b) order, the cells' pairs being decreasing."""
+    out = np.empty(gate_a.size, np.int64)
+    for i in range(gate_a.size):
+        lo, hi = 0, stair_a.size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if stair_a[mid] > gate_a[i] or (stair_a[mid] == gate_a[i] and stair_b[mid] > gate_b[i]):
+                lo = mid + 1
+            else:
+                hi = mid
+        found = lo < stair_a.size and stair_a[lo] == gate_a[i] and stair_b[lo] == gate_b[i]
+        out[i] = lo if found else -1
+    return out
 
 
 def _samples(breakpoints: np.ndarray, extra=()) -> np.ndarray:

@@ -93,11 +93,7 @@ def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, 
     object array) from :meth:`Sums.of_cells`."""
     counts = np.asarray(counts).astype(np.int64, copy=False)
     key_a, key_b = np.asarray(key_a, np.int64), np.asarray(key_b, np.int64)
-    top = {GRID: (key_a.max(initial=0) * n_keys_b + key_b.max(initial=0)),
-           LARGER: max(key_a.max(initial=0), key_b.max(initial=0)),
-           SMALLER: min(key_a.max(initial=0), key_b.max(initial=0))}[how]
-    if min(key_a.min(initial=0), key_b.min(initial=0)) < 0 or top >= n_groups \
-            or (how == GRID and key_b.max(initial=0) >= n_keys_b):
+    if not _keys_in_range(key_a, key_b, how, n_keys_b, n_groups):
         raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
     largest = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1))
     if _fit_int64(int(counts.sum()), largest):
@@ -176,6 +172,25 @@ def _suffix_pearson(sums):
         r[g - 1] = _r(s[0], s[1], s[2], s[3], s[4], s[5])
         n[g - 1] = s[0]
     return r, n
+
+
+@numba.njit(nogil=True, cache=True)
+def _keys_in_range(key_a, key_b, how, n_keys_b, n_groups):
+    """Do all keys of :func:`keyed_sums` give sets in [0, n_groups)?  (One
+    pass over the two key arrays: numpy's reductions cost more per call for
+    the few thousand keys of a region.)"""
+    top_a = top_b = np.int64(0)
+    for k in key_a:
+        if k < 0:
+            return False
+        top_a = max(top_a, k)
+    for k in key_b:
+        if k < 0:
+            return False
+        top_b = max(top_b, k)
+    if how == GRID:
+        return top_b < n_keys_b and top_a * n_keys_b + top_b < n_groups
+    return (max(top_a, top_b) if how == LARGER else min(top_a, top_b)) < n_groups
 
 
 @numba.njit(nogil=True, cache=True)

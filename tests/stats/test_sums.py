@@ -96,3 +96,10 @@ def test_keyed_sums_group_cells_by_their_row_and_column_keys(how):
                                                              group, 12))]
     with pytest.raises(ValueError, match="beyond"):
         keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 2)
+    negative = key_b.copy()
+    negative[5] = -1
+    with pytest.raises(ValueError, match="beyond"):
+        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, negative, how, 3, 12)
+    if how == GRID:  # a column key at n_keys_b would alias the next row's sets
+        with pytest.raises(ValueError, match="beyond"):
+            keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 2, 12)
