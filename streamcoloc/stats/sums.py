@@ -195,12 +195,15 @@ def _keys_in_range(key_a, key_b, how, n_keys_b, n_groups):
 
 @numba.njit(nogil=True, cache=True)
 def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b, n_groups):
-    """Consecutive cells mostly share their set (keys change at a few cuts):
-    a set's sums stay in registers until the set changes."""
+    """Consecutive cells mostly share their set (keys change at a few cuts)
+    and their row (value x of a): along a run of cells of one row and one set
+    only n, Σ c·y and Σ c·y² are kept (in registers), and the run adds
+    (n, x·n, Σ c·y, x²·n, Σ c·y², x·Σ c·y) to its set, two products per
+    cell instead of five."""
     out = np.zeros((n_groups, 6), np.int64)
     i, first = -1, 0
-    current = -1
-    n = sa = sb = saa = sbb = sab = np.int64(0)
+    current, row = -1, -1
+    n = sy = syy = np.int64(0)
     for k in range(cells.size):
         i, first = cell_row(cells[k], width_b, i, first)
         j = cells[k] - first
@@ -210,20 +213,19 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
             g = max(key_a[i], key_b[j])
         else:
             g = min(key_a[i], key_b[j])
-        if g != current:
+        if g != current or i != row:
             if current >= 0:
-                _flush_six(out[current], n, sa, sb, saa, sbb, sab)
-            current = g
-            n = sa = sb = saa = sbb = sab = np.int64(0)
-        c, x, y = counts[k], lo_a + i, lo_b + j
+                x = lo_a + row
+                _flush_six(out[current], n, x * n, sy, x * x * n, syy, x * sy)
+            current, row = g, i
+            n = sy = syy = np.int64(0)
+        c, y = counts[k], lo_b + j
         n += c
-        sa += c * x
-        sb += c * y
-        saa += c * x * x
-        sbb += c * y * y
-        sab += c * x * y
+        sy += c * y
+        syy += c * y * y
     if current >= 0:
-        _flush_six(out[current], n, sa, sb, saa, sbb, sab)
+        x = lo_a + row
+        _flush_six(out[current], n, x * n, sy, x * x * n, syy, x * sy)
     return out
 
 
