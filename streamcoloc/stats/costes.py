@@ -15,8 +15,10 @@ where ``K_a(a)`` counts the cells with ``g_a > a``.  One histogram of that
 cut-off index with the six sums per bin (:class:`~.sums.Sums`) gives, by
 suffix sums, the below-set Pearson r of **every** candidate; any stepper is
 then replayed on that table.  The staircase holds every gate pair the
-method's mapping can produce for a real ``t`` (sampled at and around every
-breakpoint), so steppers that jump (bisection) find their candidates in it.
+method's stepper can evaluate: for the steppers that jump (bisections,
+CellProfiler's) every pair the mapping can produce for a real ``t`` (sampled
+at and around every breakpoint); for Coloc 2's walker and JACoP's walk the
+pairs of their candidates only.
 
 Gates are in the units of the histograms (integer values, or float grid
 cells, :class:`~.voxels.Grid`); thresholds are reported in data units.  A
@@ -187,8 +189,11 @@ class Staircase:
     def cells(self, gate_a, gate_b) -> np.ndarray:
         """Cell index of each gate pair, −1 for a pair not on the staircase
         (the pairs decrease along the cells in (a, then b) order)."""
-        return _stair_cells(*(np.atleast_1d(np.asarray(g, np.int64))
-                              for g in (self.gate_a, self.gate_b, gate_a, gate_b)))
+        gate_a, gate_b = np.broadcast_arrays(np.asarray(gate_a, np.int64),
+                                             np.asarray(gate_b, np.int64))
+        stair_a, stair_b = (np.asarray(g, np.int64) for g in (self.gate_a, self.gate_b))
+        return _stair_cells(stair_a, stair_b, gate_a.ravel(), gate_b.ravel()).reshape(
+            gate_a.shape)
 
     def cutoffs(self, values, axis: str) -> np.ndarray:
         """K(v): the number of cells whose gate on ``axis`` exceeds v."""
@@ -247,8 +252,9 @@ class Walk:
     Pearson's r and the voxel count of the below set at every staircase cell
     (from a joint histogram, or from the cut-off tables of a second read).
     ``fallback(gate_a, gate_b, kind)``, when given, supplies the sums of a
-    pair missing from the staircase (which sampling every breakpoint should
-    prevent).
+    pair missing from the staircase (which building it from every t the
+    stepper evaluates should prevent: a new caller evaluating other t must
+    sample them too).
     """
 
     def __init__(self, method: str, axis_a: Axis, axis_b: Axis, line, scale: float | None = None):

@@ -96,6 +96,10 @@ def test_staircase_is_monotone_and_finds_its_cells():
     cells = stairs.cells(stairs.gate_a, stairs.gate_b)
     assert (cells == np.arange(len(cells))).all()
     assert stairs.cells([10**6], [3]).tolist() == [-1]
+    # queries broadcast against each other, as numpy's do
+    assert stairs.cells(stairs.gate_a[2], stairs.gate_b[2]) == 2
+    assert stairs.cells(stairs.gate_a[[0, -1]], [stairs.gate_b[0]]).tolist() == [0, -1]
+    assert stairs.cells([[stairs.gate_a[1]]], [[stairs.gate_b[1]]]).tolist() == [[1]]
     # the bisection may evaluate any t: every real t of the mapping lands on a cell
     t = np.random.default_rng(1).uniform(-50, 500, 20000)
     assert (stairs.cells(*walk.gates(t)) >= 0).all()

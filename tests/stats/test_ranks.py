@@ -76,10 +76,11 @@ def test_centred_and_dense_ranks():
 def test_centred_square_sum_is_the_sum_over_the_voxels(seed):
     """The closed form (n³ − n − Σ (t³ − t))/3 equals Σ count·c² summed
     directly, with heavy ties and absent values, on both sides of its
-    int64 limit n < 2**21, and on a single value (0)."""
+    int64 limit n < 2**21 (n = 2**21 − 1 and 2**21 + 10), and on a single
+    value (0)."""
     rng = np.random.default_rng(seed)
     for counts in (rng.integers(0, 50, 200) * (rng.random(200) < 0.5),
-                   np.array([2**21 - 5, 3, 1, 0, 1]), np.array([2**21, 3, 0, 7]),
+                   np.array([2**21 - 6, 3, 1, 0, 1]), np.array([2**21, 3, 0, 7]),
                    np.array([10**10, 1, 10**9]), np.array([17])):
         c = ranks.centred_ranks(counts)
         direct = sum(int(t) * int(x) ** 2 for t, x in zip(counts, c))
