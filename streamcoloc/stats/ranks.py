@@ -37,10 +37,8 @@ def centred_square_sum(counts: np.ndarray) -> int:
     (n³ − n − Σ (t³ − t))/3."""
     t = np.asarray(counts, dtype=np.int64)
     n = int(t.sum())
-    if n < 2**21:  # t³ ≤ n³ < 2**63: int64 terms and sum
-        ties = int((t * t * t - t).sum())
-    else:
-        ties = sum(int(x) ** 3 - int(x) for x in t[t > 1])
+    # t³ ≤ n³ < 2**63 below 2**21: int64 terms and sum; beyond, _product_sum's rule
+    ties = int((t * t * t - t).sum()) if n < 2**21 else _product_sum(t, t - 1, t + 1)
     return (n**3 - n - ties) // 3
 
 
