@@ -215,8 +215,7 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
             g = min(key_a[i], key_b[j])
         if g != current or i != row:
             if current >= 0:
-                x = lo_a + row
-                _flush_six(out[current], n, x * n, sy, x * x * n, syy, x * sy)
+                _flush_run(out[current], lo_a + row, n, sy, syy)
             current, row = g, i
             n = sy = syy = np.int64(0)
         c, y = counts[k], lo_b + j
@@ -224,26 +223,27 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
         sy += c * y
         syy += c * y * y
     if current >= 0:
-        x = lo_a + row
-        _flush_six(out[current], n, x * n, sy, x * x * n, syy, x * sy)
+        _flush_run(out[current], lo_a + row, n, sy, syy)
     return out
 
 
 @numba.njit(inline="always")
-def _flush_six(row, n, sa, sb, saa, sbb, sab):
-    """Add six sums to the six sums ``row``."""
+def _flush_run(row, x, n, sy, syy):
+    """Add ``n`` voxels of value ``x`` in a, with Σ c·y = ``sy`` and
+    Σ c·y² = ``syy`` (a run of cells of one row, or one cell), to the six
+    sums ``row``."""
     row[0] += n
-    row[1] += sa
-    row[2] += sb
-    row[3] += saa
-    row[4] += sbb
-    row[5] += sab
+    row[1] += x * n
+    row[2] += sy
+    row[3] += x * x * n
+    row[4] += syy
+    row[5] += x * sy
 
 
 @numba.njit(inline="always")
 def _add_six(row, c, x, y):
     """``c`` voxels of values (x, y) into the six sums ``row``."""
-    _flush_six(row, c, c * x, c * y, c * x * x, c * y * y, c * x * y)
+    _flush_run(row, x, c, c * y, c * y * y)
 
 
 @numba.njit(nogil=True, cache=True)
