@@ -207,6 +207,34 @@ def test_sparse_and_dense_rows_of_one_chunk():
     assert n * histograms.SPARSE_ROW >= cells  # scanned extent
 
 
+def test_counts_of_256_and_more_in_the_byte_scratch():
+    """The dense rows count in a byte per cell and list a cell each time its
+    count reaches a multiple of 256: counts 255, 256, 257, 512, 1000 (and
+    cells whose count is an exact multiple of 256 alone in their 8-cell word,
+    the first and the last cell of the extent) come out exact, in one chunk
+    and in several, and the scratch is clean for the next row (region 2)."""
+    wanted = {(0, 0): 256, (0, 1): 1, (1, 3): 255, (2, 5): 257, (4, 4): 512, (5, 2): 1000,
+              (7, 7): 768, (3, 6): 2}
+    a = np.repeat([x for x, _ in wanted], list(wanted.values())).astype(np.uint16)
+    b = np.repeat([y for _, y in wanted], list(wanted.values())).astype(np.uint16)
+    order = np.random.default_rng(3).permutation(a.size)
+    a, b = a[order][None], b[order][None]  # one slice
+    labels = np.ones(a.size, np.int64)
+    labels[: a.size // 3] = 2  # a second dense row counted after the first
+    for chunks in ((1, a.size), (1, a.size // 2 + 1)):
+        record = _histograms(a, b, labels, chunks)
+        assert record.joint and len(record.tables) == 2
+        for (region, _, _), cells in zip(record.keys, record.tables):
+            inside = labels == region
+            av, bv = a[0, inside].astype(int), b[0, inside].astype(int)
+            expected = np.zeros((np.ptp(av) + 1, np.ptp(bv) + 1), np.int64)
+            np.add.at(expected, (av - av.min(), bv - bv.min()), 1)
+            np.testing.assert_array_equal(cells.dense(), expected)
+            assert expected.max() >= 256
+        whole = _histograms(a, b, None, chunks).tables[0].dense()
+        assert {(x, y): whole[x, y] for x, y in wanted} == wanted
+
+
 def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
     """Parts of other shapes placed at offsets, overlapping cells added:
     equal to adding the dense tables, ascending and distinct cells."""
