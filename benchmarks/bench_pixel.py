@@ -453,12 +453,14 @@ def table_budget_bytes(block_voxels: int, threads: int) -> int:
     running merged joint tables (``max_table_cells`` non-empty cells of an
     int64 index and an int64 count) plus, per thread and per block waiting
     for its merge (``SPLIT_EVERY``), one chunk's uint8 scratch table
-    (``MAX_ROW_CELLS``) and its non-empty cells (at most one per voxel, and
-    at most ``max_table_cells``)."""
+    (``MAX_ROW_CELLS``), its non-empty cells (at most one per voxel, and at
+    most ``max_table_cells``) and the cells its rows list (two int64 arrays
+    of at most one entry per voxel)."""
     from streamcoloc.engine.passes import SPLIT_EVERY
     from streamcoloc.stats import histograms
 
-    per_task = histograms.MAX_ROW_CELLS + 16 * min(block_voxels, histograms.MAX_CELLS)
+    per_task = histograms.MAX_ROW_CELLS + 16 * min(block_voxels, histograms.MAX_CELLS) \
+        + 16 * block_voxels
     return 16 * histograms.MAX_CELLS + per_task * (threads + SPLIT_EVERY)
 
 

@@ -209,10 +209,12 @@ def test_sparse_and_dense_rows_of_one_chunk():
 
 def test_counts_of_256_and_more_in_the_byte_scratch():
     """The dense rows count in a byte per cell and list a cell each time its
-    count reaches a multiple of 256: counts 255, 256, 257, 512, 1000 (and
-    cells whose count is an exact multiple of 256 alone in their 8-cell word,
-    the first and the last cell of the extent) come out exact, in one chunk
-    and in several, and the scratch is clean for the next row (region 2)."""
+    count reaches a multiple of 256.  Without labels, counts 255, 256, 257,
+    512, 768 and 1000 come out exact, in one chunk and in several, among
+    them multiples of 256 alone in their 8-cell word (512; 768 in the last
+    cell of the extent) and in the first cell (256).  With two regions (two
+    rows counted one after the other in one scratch, the second after the
+    first left it clean) both tables equal numpy's."""
     wanted = {(0, 0): 256, (0, 1): 1, (1, 3): 255, (2, 5): 257, (4, 4): 512, (5, 2): 1000,
               (7, 7): 768, (3, 6): 2}
     a = np.repeat([x for x, _ in wanted], list(wanted.values())).astype(np.uint16)
