@@ -454,13 +454,15 @@ def table_budget_bytes(block_voxels: int, threads: int) -> int:
     int64 index and an int64 count) plus, per thread and per block waiting
     for its merge (``SPLIT_EVERY``), one chunk's uint8 scratch table
     (``MAX_ROW_CELLS``), its non-empty cells (at most one per voxel, and at
-    most ``max_table_cells``) and the cells its rows list (two int64 arrays
-    of at most one entry per voxel)."""
+    most ``max_table_cells``) and the cells its rows list (two int64 arrays:
+    a sparse row's voxels, fewer than ``MAX_ROW_CELLS / SPARSE_ROW``, or a
+    dense row's counts reaching a multiple of 256, at most voxels / 256)."""
     from streamcoloc.engine.passes import SPLIT_EVERY
     from streamcoloc.stats import histograms
 
+    listed = max(histograms.MAX_ROW_CELLS // histograms.SPARSE_ROW, block_voxels // 256)
     per_task = histograms.MAX_ROW_CELLS + 16 * min(block_voxels, histograms.MAX_CELLS) \
-        + 16 * block_voxels
+        + 16 * listed
     return 16 * histograms.MAX_CELLS + per_task * (threads + SPLIT_EVERY)
 
 
