@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .engine.passes import Layout, run_pass
-from .engine.runtime import map_local
+from .engine.runtime import map_local, start_local
 from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
                     thresholds)
 from .stats.costes import Axis, CostesResult, Walk
@@ -274,21 +274,29 @@ class _Context:
         """Every row from its joint table: rows of at least
         :data:`THREADED_ROW_CELLS` cells on this process's threads (each
         writes only its own cells and walk), then the others one after the
-        other."""
+        other, while another thread sweeps their tables for Kendall's S
+        (:func:`~.stats.ranks.concordances`, no GIL needed)."""
         big = {row.index for row in self.rows
                if self.record.tables[row.index].cells.size >= THREADED_ROW_CELLS}
         map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
-        for row in self.rows:
-            if row.index not in big:
-                self._from_joint_row(row)
+        small = [row for row in self.rows if row.index not in big]
+        tables = [self.record.tables[row.index] for row in small]
+        sweep = start_local(ranks.concordances(tables)) \
+            if "kendall" in self.request.metrics else None
+        for row in small:
+            self._from_joint_row(row, kendall=sweep is None)
+        if sweep is not None:
+            for row, table, s in zip(small, tables, sweep()):
+                self._set(row, dict(zip(("kendall", "kendall_pvalue"), ranks.kendall(table, s))))
         self.walks = dict(sorted(self.walks.items()))  # row order, whatever the threads did
 
-    def _from_joint_row(self, row: _Row):
+    def _from_joint_row(self, row: _Row, kendall: bool = True):
+        """Every metric of a row (Kendall's tau only with ``kendall``)."""
         metric_keys = self.request.metrics
         table = JointTable(self.record.tables[row.index], row.axis_a, row.axis_b)
         if "srcc" in metric_keys:
             self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
-        if "kendall" in metric_keys:
+        if kendall and "kendall" in metric_keys:
             self._set(row, dict(zip(("kendall", "kendall_pvalue"), table.kendall())))
         if "icq" in metric_keys:
             self._set(row, {"icq": table.icq(self.m.mean_a[row.key, row.pair],

@@ -199,13 +199,33 @@ def map_local(func, items) -> list:
     finalization on the driver, whatever runs the passes.  Worth it only
     where ``func`` spends most of its time in nogil kernels."""
     items = list(items)
-    threads = 1 if dask.config.get("scheduler", None) in ("sync", "synchronous",
-                                                          "single-threaded") \
-        else int(dask.config.get("num_workers", None) or CPU_COUNT)
+    threads = _local_threads()
     if min(threads, len(items)) <= 1:
         return [func(item) for item in items]
     with ThreadPoolExecutor(min(threads, len(items))) as pool:
         return list(pool.map(func, items))
+
+
+def start_local(func, *args):
+    """Start ``func(*args)`` on another thread of this process and return a
+    function that waits for its result (computed at once on the caller's
+    thread when :func:`map_local` would use one thread): work beside the
+    caller's, worth it where ``func`` runs in a nogil kernel."""
+    if _local_threads() <= 1:
+        result = func(*args)
+        return lambda: result
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(func, *args)
+    pool.shutdown(wait=False)  # the thread ends with its task
+    return future.result
+
+
+def _local_threads() -> int:
+    """Threads for work on this process (dask's ``num_workers``, or the CPU
+    count; one under the synchronous scheduler)."""
+    if dask.config.get("scheduler", None) in ("sync", "synchronous", "single-threaded"):
+        return 1
+    return int(dask.config.get("num_workers", None) or CPU_COUNT)
 
 
 def _client():

@@ -126,7 +126,7 @@ def t_pvalue(r: float, n: int) -> float:
     return float(2.0 * _special.stdtr(n - 2, -abs(t)))  # = scipy.stats.t.sf(|t|, n − 2)
 
 
-def kendall(table):
+def kendall(table, s=None):
     """Kendall's tau-b and its tie-corrected asymptotic two-tailed p-value
     (``scipy.stats.kendalltau(..., method='asymptotic')``) from the non-empty
     cells of a joint histogram (:class:`~.histograms.JointCells`).
@@ -135,13 +135,15 @@ def kendall(table):
     (before) column j, S = Σ H_ij (C_ij − D_ij) = concordant − discordant
     pairs; tau_b = S / √((n0 − n1)(n0 − n2)) with n0 = n(n−1)/2 and n1, n2
     the pairs tied in a, in b.  Exact in int64 while n < 3·10**9; float64
-    above.  NaN when a channel is constant.
+    above.  NaN when a channel is constant.  ``s``: the table's S when
+    already known (:func:`concordances`), else computed here.
     """
     rows, cols = table.marginals()
     n = int(rows.sum())
-    exact_sums = n < 3 * 10**9
-    s = _concordance(table.cells, table.shape[1],
-                     table.counts.astype(np.int64 if exact_sums else np.float64, copy=False))
+    exact_sums = n < EXACT_KENDALL_N
+    if s is None:
+        s = _concordance(table.cells, table.shape[1],
+                         table.counts.astype(np.int64 if exact_sums else np.float64, copy=False))
     s = int(s) if exact_sums else float(s)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
@@ -159,6 +161,37 @@ def kendall(table):
 
 #: Columns per block of :func:`_concordance`'s block totals.
 COLUMN_BLOCK = 64
+#: Voxels below which Kendall's S is summed exactly in int64.
+EXACT_KENDALL_N = 3 * 10**9
+
+
+def concordances(tables: list):
+    """Kendall's S (:func:`_concordance`) of each joint table of fewer than
+    :data:`EXACT_KENDALL_N` voxels (None for the others) by one nogil kernel
+    call: returns the function that makes the call, its inputs gathered
+    here, so that another thread can run it without taking the GIL while the
+    caller derives everything else."""
+    exact = [k for k, t in enumerate(tables) if int(t.counts.sum()) < EXACT_KENDALL_N]
+    if not exact:
+        return lambda: [None] * len(tables)
+    inputs = (numba.typed.List([tables[k].cells for k in exact]),
+              np.array([tables[k].shape[1] for k in exact], np.int64),
+              numba.typed.List([tables[k].counts.astype(np.int64, copy=False) for k in exact]))
+
+    def sweep():
+        out = [None] * len(tables)
+        for k, s in zip(exact, _concordances(*inputs)):
+            out[k] = int(s)
+        return out
+    return sweep
+
+
+@numba.njit(nogil=True, cache=True)
+def _concordances(cells, n_columns, counts):
+    s = np.empty(len(cells), np.int64)
+    for k in range(len(cells)):
+        s[k] = _concordance(cells[k], n_columns[k], counts[k])
+    return s
 
 
 @numba.njit(nogil=True, cache=True)

@@ -205,3 +205,27 @@ def test_map_local_keeps_order_and_uses_the_local_threads():
     with dask.config.set(scheduler="sync", num_workers=2):
         threads = {t for _, t in map_local(lambda i: (i, threading.get_ident()), range(4))}
     assert threads == {threading.get_ident()}  # the synchronous scheduler: this thread only
+
+
+def test_start_local_runs_beside_the_caller():
+    """The started function runs on another thread while the caller goes on
+    (they meet at a barrier), and its result comes back; under the
+    synchronous scheduler it runs at once on the caller's thread."""
+    import threading
+
+    from streamcoloc.engine.runtime import start_local
+
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(x):
+        barrier.wait()
+        return x + 1, threading.get_ident()
+
+    with dask.config.set(num_workers=2):
+        result = start_local(meet, 41)
+        barrier.wait()  # returns only once the started function waits too
+        value, thread = result()
+    assert value == 42 and thread != threading.get_ident()
+    with dask.config.set(scheduler="sync", num_workers=2):
+        value, thread = start_local(lambda x: (x * 2, threading.get_ident()), 21)()
+    assert (value, thread) == (42, threading.get_ident())
