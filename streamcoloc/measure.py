@@ -282,7 +282,7 @@ class _Context:
         small = [row for row in self.rows if row.index not in big]
         tables = [self.record.tables[row.index] for row in small]
         sweep = start_local(ranks.concordances(tables)) \
-            if "kendall" in self.request.metrics else None
+            if "kendall" in self.request.metrics and small else None
         for row in small:
             self._from_joint_row(row, kendall=sweep is None)
         if sweep is not None:
