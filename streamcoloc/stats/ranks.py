@@ -13,12 +13,19 @@ in Python integers (rows of a joint histogram, a few thousand at most).
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from scipy import special as _special
 
 from . import exact
 from .histograms import cell_row
+
+#: Voxels below which n² < 2**63, so that int64 sums of rank products (n
+#: times a doubled centred rank, at most n), of tied pairs and Kendall's S
+#: (at most n²/2) cannot overflow.
+EXACT_N = 3 * 10**9
 
 
 def centred_ranks(counts: np.ndarray) -> np.ndarray:
@@ -37,9 +44,7 @@ def centred_square_sum(counts: np.ndarray) -> int:
     (n³ − n − Σ (t³ − t))/3."""
     t = np.asarray(counts, dtype=np.int64)
     n = int(t.sum())
-    # t³ ≤ n³ < 2**63 below 2**21: int64 terms and sum; beyond, _product_sum's rule
-    ties = int((t * t * t - t).sum()) if n < 2**21 else _product_sum(t, t - 1, t + 1)
-    return (n**3 - n - ties) // 3
+    return (n**3 - n - _product_sum(t, t - 1, t + 1, bound=n**3)) // 3  # Σ t³ ≤ n³
 
 
 def dense_ranks(counts: np.ndarray) -> np.ndarray:
@@ -49,26 +54,29 @@ def dense_ranks(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(present) - present
 
 
-def _product_sum(*factors) -> int:
-    """Σ_i Π_k factors[k][i] of integer arrays, exact: in int64 when a float
-    estimate of Σ|Π| is below 2**62 (so no term or partial sum can
-    overflow), in Python integers otherwise."""
-    estimate = np.abs(np.prod([np.asarray(f, dtype=np.float64) for f in factors], axis=0)).sum()
-    kind = np.int64 if estimate < 2**62 else object
-    return int(np.prod([np.asarray(f).astype(kind) for f in factors], axis=0).sum())
+def _product_sum(*factors, bound=None) -> int:
+    """Σ_i Π_k factors[k][i] of integer arrays, exact: in int64 when a
+    bound on Σ|Π| is below 2**62 (so no term or partial sum can overflow),
+    in Python integers otherwise.  The bound is the caller's ``bound`` when
+    it is low enough (no float products), else a float estimate."""
+    if bound is None or bound >= 2**62:
+        bound = np.abs(functools.reduce(np.multiply, (np.asarray(f, np.float64)
+                                                      for f in factors))).sum()
+    kind = np.int64 if bound < 2**62 else object
+    return int(functools.reduce(np.multiply, (np.asarray(f).astype(kind) for f in factors)).sum())
 
 
 def rank_product_sum(table) -> int:
     """Σ c_a·c_b over voxels, exact, from the non-empty cells of a joint
     histogram (:class:`~.histograms.JointCells`): per row of the table the
     int64 sum Σ_j H_ij·c_b(j) (exact while n·max|c| < 2**63, i.e. n <
-    3·10**9), then Σ_i c_a(i)·that in 128 bits, in one pass
+    :data:`EXACT_N`), then Σ_i c_a(i)·that in 128 bits, in one pass
     (:func:`_rank_products`); Python integers beyond."""
     counts_a, counts_b = table.marginals()
     ca, cb = centred_ranks(counts_a), centred_ranks(counts_b)
     if table.cells.size == 0:
         return 0
-    if int(counts_a.sum()) < 3 * 10**9:
+    if int(counts_a.sum()) < EXACT_N:
         return exact.words_to_int(*_rank_products(
             table.cells, table.counts.astype(np.int64, copy=False), table.shape[1], ca, cb))
     rows, columns = table.rows, table.columns
@@ -134,13 +142,13 @@ def kendall(table, s=None):
     With C_ij (D_ij) the counts of cells strictly after row i and after
     (before) column j, S = Σ H_ij (C_ij − D_ij) = concordant − discordant
     pairs; tau_b = S / √((n0 − n1)(n0 − n2)) with n0 = n(n−1)/2 and n1, n2
-    the pairs tied in a, in b.  Exact in int64 while n < 3·10**9; float64
+    the pairs tied in a, in b.  Exact in int64 while n < :data:`EXACT_N`; float64
     above.  NaN when a channel is constant.  ``s``: the table's S when
     already known (:func:`concordances`), else computed here.
     """
     rows, cols = table.marginals()
     n = int(rows.sum())
-    exact_sums = n < EXACT_KENDALL_N
+    exact_sums = n < EXACT_N
     if s is None:
         s = _concordance(table.cells, table.shape[1],
                          table.counts.astype(np.int64 if exact_sums else np.float64, copy=False))
@@ -161,17 +169,14 @@ def kendall(table, s=None):
 
 #: Columns per block of :func:`_concordance`'s block totals.
 COLUMN_BLOCK = 64
-#: Voxels below which Kendall's S is summed exactly in int64.
-EXACT_KENDALL_N = 3 * 10**9
-
 
 def concordances(tables: list):
     """Kendall's S (:func:`_concordance`) of each joint table of fewer than
-    :data:`EXACT_KENDALL_N` voxels (None for the others) by one nogil kernel
+    :data:`EXACT_N` voxels (None for the others) by one nogil kernel
     call: returns the function that makes the call, its inputs gathered
     here, so that another thread can run it without taking the GIL while the
     caller derives everything else."""
-    exact = [k for k, t in enumerate(tables) if int(t.counts.sum()) < EXACT_KENDALL_N]
+    exact = [k for k, t in enumerate(tables) if int(t.counts.sum()) < EXACT_N]
     if not exact:
         return lambda: [None] * len(tables)
     inputs = (numba.typed.List([tables[k].cells for k in exact]),
@@ -259,7 +264,7 @@ def _ties(counts):
     summed in order where scipy sums pairwise, so the last bits may differ)
     over values held by t > 1 voxels."""
     t = np.asarray(counts, dtype=np.int64)
-    if int(t.sum(initial=0)) < 3 * 10**9:  # t(t − 1)/2 sums below 2**62
+    if int(t.sum(initial=0)) < EXACT_N:  # t(t − 1)/2 sums below 2**62
         x_tie, x0, x1 = _tie_sums(t)
         return int(x_tie), float(x0), float(x1)
     t = t[t > 1]
@@ -269,7 +274,7 @@ def _ties(counts):
 
 @numba.njit(nogil=True, cache=True)
 def _tie_sums(t):
-    """:func:`_ties` of int64 counts summing to less than 3·10**9, in one pass."""
+    """:func:`_ties` of int64 counts summing to less than :data:`EXACT_N`, in one pass."""
     x_tie = np.int64(0)
     x0 = x1 = 0.0
     for count in t:

@@ -69,7 +69,7 @@ def test_concordances_of_many_tables_in_one_sweep():
     """The sweep of many tables (one nogil kernel call, prepared on the
     caller's thread) gives each table's S as :func:`ranks._concordance`
     does, and ``kendall`` with that S equals ``kendall`` alone and scipy;
-    a table of at least EXACT_KENDALL_N voxels is left to ``kendall``
+    a table of at least EXACT_N voxels is left to ``kendall``
     (None)."""
     rng = np.random.default_rng(5)
     tables, samples = [], []
@@ -78,7 +78,7 @@ def test_concordances_of_many_tables_in_one_sweep():
         b = a // 3 + rng.integers(0, 1 + 40 * (k % 3), a.size)
         tables.append(JointCells.from_dense(_joint(a, b)))
         samples.append((a, b))
-    huge = JointCells(np.array([0, 3]), np.array([ranks.EXACT_KENDALL_N, 1]), (2, 2))
+    huge = JointCells(np.array([0, 3]), np.array([ranks.EXACT_N, 1]), (2, 2))
     sweep = ranks.concordances(tables[:3] + [huge] + tables[3:])
     found = sweep()
     assert found[3] is None
