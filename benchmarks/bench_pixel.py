@@ -66,6 +66,8 @@ TARGET_SPEEDUP = 20.0
 AGREE_TOL = 1e-6
 #: Raw read / analysis pairs per case of the every-metric table.
 PAIRS = 5
+#: What the every-metric table's raw read of each case reads besides the channels.
+RAW_EXTRA = {"whole": "", "labels": " + labels", "cells": " + cut cells"}
 NAPARI_VERSION = "0.4.0"
 Z_ASPECT = 4.0  # physical z step / xy step, for the shape of the synthetic cells
 COARSE = (2, 8, 8)  # label image resolution step (voxels) per axis
@@ -621,9 +623,7 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
         ratio = statistics.median(ratios)
         bound, text = memory_bound(math.prod(run["block_shape"]), bool(with_labels), threads,
                                    baseline)
-        line("raw read+decode, 2 channels" + ("" if not with_labels else " + labels" if
-                                              with_labels is True else " + cut cells"),
-             f"{statistics.median(run['raws']):.3f} s")
+        line("raw read+decode, 2 channels" + RAW_EXTRA[key], f"{statistics.median(run['raws']):.3f} s")
         line(f"streamcoloc all metrics, {key}" + (f" ({run['n_rows']} regions)" if with_labels
                                                   else ""),
              f"{run['seconds']:.2f} s", f"{run['n_reads']} read(s), tables {run['tables']}"
