@@ -205,7 +205,7 @@ class _Context:
             self.derived[column][row.key, row.pair] = value
 
     def _marginals(self, row: _Row):
-        table = self.record.tables[row.index]
+        table = self.record.table(row.index)
         return table.marginals() if self.record.joint else table
 
     # ------------------------------------------------------------ thresholds
@@ -272,15 +272,17 @@ class _Context:
     # ------------------------------------------------------------------ joint
     def from_joint(self):
         """Every row from its joint table: rows of at least
-        :data:`THREADED_ROW_CELLS` cells on this process's threads (each
-        writes only its own cells and walk), then the others one after the
-        other, while another thread sweeps their tables for Kendall's S
-        (:func:`~.stats.ranks.concordances`, no GIL needed)."""
+        :data:`THREADED_ROW_CELLS` cells (counted in the parts of the
+        record's last merge, which each thread sums for its own rows,
+        :meth:`~.stats.histograms.HistogramRecord.table`) on this process's
+        threads (each writes only its own cells and walk), then the others
+        one after the other, while another thread sweeps their tables for
+        Kendall's S (:func:`~.stats.ranks.concordances`, no GIL needed)."""
         big = {row.index for row in self.rows
-               if self.record.tables[row.index].cells.size >= THREADED_ROW_CELLS}
+               if self.record.cell_bound(row.index) >= THREADED_ROW_CELLS}
         map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
         small = [row for row in self.rows if row.index not in big]
-        tables = [self.record.tables[row.index] for row in small]
+        tables = [self.record.table(row.index) for row in small]
         sweep = start_local(ranks.concordances(tables)) \
             if "kendall" in self.request.metrics and small else None
         for row in small:
@@ -293,7 +295,7 @@ class _Context:
     def _from_joint_row(self, row: _Row, kendall: bool = True):
         """Every metric of a row (Kendall's tau only with ``kendall``)."""
         metric_keys = self.request.metrics
-        table = JointTable(self.record.tables[row.index], row.axis_a, row.axis_b)
+        table = JointTable(self.record.table(row.index), row.axis_a, row.axis_b)
         if "srcc" in metric_keys:
             self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
         if kendall and "kendall" in metric_keys:
@@ -381,7 +383,7 @@ class _Context:
             found = index.get(tuple(int(v) for v in self.record.keys[row.index]))
             if found is not None and record.joint:
                 self._set(row, dict(zip(("kendall", "kendall_pvalue"),
-                                        ranks.kendall(record.tables[found]))))
+                                        ranks.kendall(record.table(found)))))
 
 
 class _WidePlan:

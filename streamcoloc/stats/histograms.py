@@ -449,6 +449,27 @@ class JointCells:
 
 
 @dataclass(frozen=True)
+class JointParts:
+    """A joint histogram as the parts that sum to it, not yet summed:
+    ``parts`` = ((JointCells, row offset, column offset), ...) placed in a
+    table of ``shape`` (:meth:`JointCells.merged`).  :func:`combine` leaves
+    its rows so, and :meth:`HistogramRecord.table` sums a row on first use:
+    the rows' sums then run on the threads that derive the rows' metrics
+    rather than one after the other in the last merge."""
+
+    parts: tuple
+    shape: tuple
+
+    @property
+    def bound(self) -> int:
+        """The parts' cells: at least those of the sum."""
+        return sum(t.cells.size for t, _, _ in self.parts)
+
+    def merged(self) -> JointCells:
+        return JointCells.merged(list(self.parts), self.shape)
+
+
+@dataclass(frozen=True)
 class HistogramOptions:
     """pairs : (K, 2) channel indices; rules : background and saturation;
     grids : per channel, a :class:`~.voxels.Grid` for float data or None for
@@ -467,32 +488,46 @@ class HistogramOptions:
 class HistogramRecord:
     """``keys`` (rows, 3) = (region id, slice, pair index); ``extents`` (rows, 6)
     = (n, lo_a, hi_a, lo_b, hi_b, n_zero); ``tables``: per row its
-    :class:`JointCells`, or a pair of 1-D marginal tables when ``joint`` is
-    False (int32 in a chunk's record, int64 once merged)."""
+    :class:`JointCells` (or, once merged, its :class:`JointParts`: read the
+    rows through :meth:`table`), or a pair of 1-D marginal tables when
+    ``joint`` is False (int32 in a chunk's record, int64 once merged)."""
 
     keys: np.ndarray
     extents: np.ndarray
     joint: bool
     tables: list
 
+    def table(self, i: int):
+        """Row ``i``'s table, its parts summed now if they are not yet (and
+        kept so): safe on several threads as long as each reads its own rows."""
+        table = self.tables[i]
+        if isinstance(table, JointParts):
+            table = self.tables[i] = table.merged()
+        return table
+
+    def cell_bound(self, i: int) -> int:
+        """At least the non-empty cells of joint row ``i``, without summing it."""
+        table = self.tables[i]
+        return table.bound if isinstance(table, JointParts) else table.cells.size
+
     def marginals(self) -> list:
         """The tables as marginal pairs (summing joint tables)."""
         if not self.joint:
             return self.tables
-        return [t.marginals() for t in self.tables]
+        return [self.table(i).marginals() for i in range(len(self.tables))]
 
 
 def _cells(extents: np.ndarray) -> np.ndarray:
     return (extents[:, HI_A] - extents[:, LO_A] + 1) * (extents[:, HI_B] - extents[:, LO_B] + 1)
 
 
-def _joint_fits(extents: np.ndarray, tables: list | None, max_cells: int) -> bool:
+def _joint_fits(extents: np.ndarray, n_cells: int | None, max_cells: int) -> bool:
     """Joint tables are kept when every row's dense extent is at most
-    :data:`MAX_ROW_CELLS` and, once counted (``tables``), all rows together
-    have at most ``max_cells`` non-empty cells."""
+    :data:`MAX_ROW_CELLS` and, once counted, all rows together have at most
+    ``max_cells`` non-empty cells (``n_cells``)."""
     if len(extents) and int(_cells(extents).max()) > MAX_ROW_CELLS:
         return False
-    return tables is None or sum(t.cells.size for t in tables) <= max_cells
+    return n_cells is None or n_cells <= max_cells
 
 
 def _integer_channels(channels, options: HistogramOptions):
@@ -548,7 +583,7 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
         cells, counts = cells[:offsets[-1]].copy(), counts[:offsets[-1]].copy()
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
                              (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
-        fits = _joint_fits(rows, tables, options.max_cells)
+        fits = _joint_fits(rows, len(cells), options.max_cells)
         return HistogramRecord(keys, rows, fits, tables if fits else
                                [t.marginals() for t in tables])
     offset_a = np.concatenate([[0], np.cumsum(width_a)])
@@ -566,7 +601,9 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
     """Merge records on the union of each row's extents (deterministic for a
     given order); joint tables become marginals when a merged row is wider
     than :data:`MAX_ROW_CELLS` or all merged rows hold more than
-    ``max_cells`` non-empty cells."""
+    ``max_cells`` non-empty cells.  Joint rows are left as their parts
+    (:class:`JointParts`) while the parts' cells fit ``max_cells`` (then so
+    do the sums'); beyond, they are summed here to count their cells."""
     keys = np.concatenate([r.keys for r in records])
     extents = np.concatenate([r.extents for r in records])
     unique, group = np.unique(keys, axis=0, return_inverse=True)
@@ -586,14 +623,16 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
     shift_b = extents[:, LO_B] - merged[group, LO_B]
     if all(r.joint for r in records) and _joint_fits(merged, None, max_cells):
         parts = [[] for _ in range(len(unique))]
-        for g, table, da, db in zip(group, (t for r in records for t in r.tables), shift_a,
-                                    shift_b):
+        inputs = (r.table(i) for r in records for i in range(len(r.tables)))
+        for g, table, da, db in zip(group, inputs, shift_a, shift_b):
             parts[g].append((table, int(da), int(db)))
-        tables = [JointCells.merged(p, (int(wa), int(wb)))
+        tables = [JointParts(tuple(p), (int(wa), int(wb)))
                   for p, wa, wb in zip(parts, width_a, width_b)]
-        fits = _joint_fits(merged, tables, max_cells)
-        return HistogramRecord(unique, merged, fits,
-                               tables if fits else [t.marginals() for t in tables])
+        if sum(t.bound for t in tables) > max_cells:  # the sums' cells decide
+            tables = [t.merged() for t in tables]
+            if sum(t.cells.size for t in tables) > max_cells:
+                return HistogramRecord(unique, merged, False, [t.marginals() for t in tables])
+        return HistogramRecord(unique, merged, True, tables)
     inputs = [t for r in records for t in r.marginals()]
     tables = [(np.zeros(wa, np.int64), np.zeros(wb, np.int64))
               for wa, wb in zip(width_a, width_b)]

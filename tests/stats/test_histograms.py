@@ -18,6 +18,8 @@ def _histograms(a, b, labels, chunks, max_cells=histograms.MAX_CELLS, rules=Voxe
                          ["a", "b"], labels, 0)
     options = histograms.HistogramOptions(np.array([[0, 1]]), rules, grids, max_cells, shifts)
     (record,) = run_pass([histograms.statistic(options)], layout)
+    for i in range(len(record.tables) if record.joint else 0):
+        record.table(i)  # the rows the last merge left as parts, summed
     return record
 
 
@@ -252,6 +254,44 @@ def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
     np.testing.assert_array_equal(merged.dense(), expected)
     assert (np.diff(merged.cells) > 0).all() and (merged.counts > 0).all()
     assert merged.counts.dtype == np.int64
+
+
+def test_merged_rows_are_summed_on_first_use():
+    """combine leaves each joint row as its placed parts (the sums then run
+    on the threads that derive the rows); ``table(i)`` sums row i once and
+    keeps it, ``cell_bound`` counts the parts' cells without summing, and
+    the marginals sum what is left.  A record whose parts exceed the budget
+    while their sums fit is summed in the merge and stays joint."""
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 30, (2, 20, 20)).astype(np.uint16)
+    b = (a + rng.integers(0, 5, a.shape)).astype(np.uint16)
+    labels = rng.choice(np.array([1, 7]), (20, 20)).astype(np.int64)
+    halves = [_histograms(a[s:s + 1], b[s:s + 1], labels, (1, 20, 20)) for s in (0, 1)]
+    record = histograms.combine(halves)  # both halves are slice 0: their voxels add up
+    assert record.joint and [k[0] for k in record.keys] == [1, 7]
+    assert all(isinstance(t, histograms.JointParts) for t in record.tables)
+    bounds = [record.cell_bound(i) for i in range(2)]
+    assert bounds == [sum(h.table(i).cells.size for h in halves) for i in range(2)]
+    first = record.table(0)
+    assert isinstance(first, histograms.JointCells) and record.table(0) is first
+    assert isinstance(record.tables[1], histograms.JointParts)
+    expected = []
+    for i, region in enumerate((1, 7)):
+        inside = np.broadcast_to(labels == region, a.shape)
+        av, bv = a[inside].astype(int), b[inside].astype(int)
+        table = np.zeros((np.ptp(av) + 1, np.ptp(bv) + 1), np.int64)
+        np.add.at(table, (av - av.min(), bv - bv.min()), 1)
+        expected.append(table)
+    for (hist_a, hist_b), table in zip(record.marginals(), expected):
+        np.testing.assert_array_equal(hist_a, table.sum(axis=1))
+        np.testing.assert_array_equal(hist_b, table.sum(axis=0))
+    for i, table in enumerate(expected):
+        np.testing.assert_array_equal(record.table(i).dense(), table)
+        assert record.cell_bound(i) == np.count_nonzero(table) < bounds[i]
+    exact = sum(np.count_nonzero(table) for table in expected)
+    tight = histograms.combine(halves, max_cells=exact)
+    assert tight.joint and all(isinstance(t, histograms.JointCells) for t in tight.tables)
+    assert not histograms.combine(halves, max_cells=exact - 1).joint
 
 
 def test_prefetching_changes_no_table(monkeypatch):
