@@ -5,9 +5,11 @@ Speed-ups of a change are ratios measured in one run (the machine is noisy):
 this script checks out each revision in a temporary git worktree and runs,
 in a fresh process per measurement (peak RSS from VmHWM):
 
-* pixel (default): ``analyse_pairwise`` with every metric and Costes (Coloc 2)
-  thresholds on bench_pixel's 64x1024x1024 uint16 pair with its 50 cells and
-  with the cells cut into ~3,000 regions (min of 2 runs per process);
+* pixel (default): the raw read+decode of bench_pixel's 64x1024x1024 uint16
+  pair and its 50 cells' labels (min of 3 runs per process: the reader), and
+  ``analyse_pairwise`` with every metric and Costes (Coloc 2) thresholds on
+  the pair with its 50 cells and with the cells cut into ~3,000 regions (min
+  of 2 runs per process);
 * ``--smlm``: ``coloc_index`` on bench_smlm's Parquet table of 10^6
   localizations per channel.
 
@@ -39,12 +41,12 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 from harness import fmt_bytes  # noqa: E402
 
-CASES = ("labels", "cells")
+CASES = ("raw", "labels", "cells")
 
 
 def worker(kind: str, args: dict) -> dict:
     """Every metric on one label image with the streamcoloc of ``args['tree']``
-    (or, ``kind`` 'smlm', :func:`smlm_worker`)."""
+    (or, ``kind`` 'raw', its raw read; 'smlm', :func:`smlm_worker`)."""
     if kind == "smlm":
         return smlm_worker(args)
     sys.path.insert(0, args["tree"])
@@ -52,6 +54,11 @@ def worker(kind: str, args: dict) -> dict:
     import streamcoloc
 
     assert Path(streamcoloc.__file__).is_relative_to(args["tree"]), streamcoloc.__file__
+    if kind == "raw":
+        import bench_pixel  # its raw read imports the streamcoloc found first: the tree's
+
+        seconds = [bench_pixel.raw_read(args["paths"], with_labels=True) for _ in range(3)]
+        return {"seconds": min(seconds), "maxrss": harness.peak_rss()}
     image = streamcoloc.open_image(args["paths"]["channels"])
     labels = streamcoloc.open_image(args["paths"][kind])
     small = np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32)
@@ -166,17 +173,17 @@ def compare_pixel(trees: dict, folder: Path, pairs: int) -> None:
 
     paths = bench_pixel.write_dataset(folder / "data", bench_pixel.FULL["shape"],
                                       bench_pixel.FULL["chunks"], cut_cells=True)
-    print(f"every metric + Costes, 64x1024x1024 uint16 (min of 2 runs per process, {pairs} "
-          f"pairs of fresh processes in turn): {' vs '.join(trees)}")
+    print(f"raw read, then every metric + Costes, 64x1024x1024 uint16 (min of 3 and of 2 runs "
+          f"per process, {pairs} pairs of fresh processes in turn): {' vs '.join(trees)}")
     for kind in CASES:
         runs = alternate(trees, pairs, kind, {"paths": paths})
         for revision, measured in runs.items():
             seconds = [r["seconds"] for r in measured]
             run = measured[0]
-            print(f"  {kind:<7} {revision:<12} {run['rows']:>5} regions median "
-                  f"{statistics.median(seconds):6.2f} s (runs "
-                  f"{', '.join(f'{v:.2f}' for v in seconds)})  {run['reads']} read(s), "
-                  f"{run['tables']} tables, peak RSS "
+            what = "2 channels + the 50 cells' labels" if kind == "raw" else \
+                f"{run['rows']} regions, {run['reads']} read(s), {run['tables']} tables"
+            print(f"  {kind:<7} {revision:<12} median {statistics.median(seconds):6.3f} s (runs "
+                  f"{', '.join(f'{v:.3f}' for v in seconds)})  {what}, peak RSS "
                   f"{fmt_bytes(statistics.median(r['maxrss'] for r in measured))}")
         print(f"  {kind:<7} {speed_up(runs)}")
 
