@@ -57,24 +57,29 @@ def worker(kind: str, args: dict) -> dict:
     if kind == "raw":
         import bench_pixel  # its raw read imports the streamcoloc found first: the tree's
 
-        seconds = [bench_pixel.raw_read(args["paths"], with_labels=True) for _ in range(3)]
-        return {"seconds": min(seconds), "maxrss": harness.peak_rss()}
+        runs = [_timed(bench_pixel.raw_read, args["paths"], with_labels=True) for _ in range(3)]
+        return {"seconds": min(r[0] for r in runs), "cpu": min(r[1] for r in runs),
+                "maxrss": harness.peak_rss()}
     image = streamcoloc.open_image(args["paths"]["channels"])
     labels = streamcoloc.open_image(args["paths"][kind])
     small = np.arange(4 * 32 * 32, dtype=np.uint16).reshape(4, 32, 32)
-    seconds = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         streamcoloc.analyse_pairwise(small, small[::-1], label_mask=(small > 99).astype(np.int32))
-        for _ in range(2):
-            start = time.perf_counter()
-            table = streamcoloc.analyse_pairwise(image.isel(c=0), image.isel(c=1),
-                                                 label_mask=labels,
-                                                 metrics=streamcoloc.ALL_METRICS,
-                                                 threshold_method="costes")
-            seconds.append(time.perf_counter() - start)
-    return {"seconds": min(seconds), "rows": len(table), "reads": table.attrs["n_reads"],
+        runs = [_timed(streamcoloc.analyse_pairwise, image.isel(c=0), image.isel(c=1),
+                       label_mask=labels, metrics=streamcoloc.ALL_METRICS,
+                       threshold_method="costes") for _ in range(2)]
+    table = runs[-1][2]
+    return {"seconds": min(r[0] for r in runs), "cpu": min(r[1] for r in runs),
+            "rows": len(table), "reads": table.attrs["n_reads"],
             "tables": table.attrs.get("tables"), "maxrss": harness.peak_rss()}
+
+
+def _timed(func, *args, **kwargs) -> tuple:
+    """(wall seconds, CPU seconds of the process, result) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def smlm_worker(args: dict) -> dict:
@@ -105,11 +110,17 @@ def alternate(trees: dict, pairs: int, kind: str, args: dict) -> dict:
 
 
 def speed_up(runs: dict) -> str:
-    """The median of the pairs' time ratios old/new, and their range."""
+    """The median of the pairs' time ratios old/new, and their range (and
+    of their CPU times, when measured: less sensitive to how the threads
+    happened to be scheduled, still to the machine's drifts)."""
     old, new = runs.values()
-    ratios = [a["seconds"] / b["seconds"] for a, b in zip(old, new)]
-    return (f"speed-up {statistics.median(ratios):.2f}x (median of the pairs' ratios; "
-            f"range {min(ratios):.2f}-{max(ratios):.2f})")
+    text = []
+    for key, name in (("seconds", "speed-up"), ("cpu", "CPU time")):
+        if key in old[0]:
+            ratios = [a[key] / b[key] for a, b in zip(old, new)]
+            text.append(f"{name} {statistics.median(ratios):.2f}x (median of the pairs' ratios; "
+                        f"range {min(ratios):.2f}-{max(ratios):.2f})")
+    return "; ".join(text)
 
 
 def compare_smlm(trees: dict, folder: Path, pairs: int) -> None:
@@ -183,7 +194,8 @@ def compare_pixel(trees: dict, folder: Path, pairs: int) -> None:
             what = "2 channels + the 50 cells' labels" if kind == "raw" else \
                 f"{run['rows']} regions, {run['reads']} read(s), {run['tables']} tables"
             print(f"  {kind:<7} {revision:<12} median {statistics.median(seconds):6.3f} s (runs "
-                  f"{', '.join(f'{v:.3f}' for v in seconds)})  {what}, peak RSS "
+                  f"{', '.join(f'{v:.3f}' for v in seconds)}), CPU "
+                  f"{statistics.median(r['cpu'] for r in measured):.3f} s  {what}, peak RSS "
                   f"{fmt_bytes(statistics.median(r['maxrss'] for r in measured))}")
         print(f"  {kind:<7} {speed_up(runs)}")
 
