@@ -25,8 +25,9 @@ noisy: compare only numbers printed by the same run):
     time per localization at each size (linear scaling: constant);
   * at 10^6 per channel, the same run with one tile per worker thread (the
     tile layout before ``balanced_tile_points``): the load-balance ratio;
-    and with the pixel passes' 64 KiB glibc trim threshold instead of the
-    tile passes' 64 MiB (``streamcoloc.engine.heap``): time and page faults;
+    and with a 64 KiB glibc trim threshold (the pixel passes' until stop 19)
+    instead of the passes' 64 MiB (``streamcoloc.engine.heap``): time and
+    page faults;
   * the generated data is synced to disk before anything is timed;
   * ``--big``: 10^8 localizations in total (5 x 10^7 per channel), streamcoloc
     only, with its peak RSS (needs ~12 GB of disk in the work folder).
@@ -159,8 +160,8 @@ def worker(kind: str, args: dict) -> dict:
         from streamcoloc.engine import heap
         # the tile-balance A/B: 1 tile per worker thread is the layout before balancing
         index.TILES_PER_WORKER = args.get("tiles_per_worker", index.TILES_PER_WORKER)
-        # the heap A/B: the pixel passes' trim threshold in the tile passes
-        heap.TILE_TRIM_THRESHOLD = args.get("tile_trim", heap.TILE_TRIM_THRESHOLD)
+        # the heap A/B: freed memory returned above a 64 KiB top instead of kept
+        heap.TRIM_THRESHOLD = args.get("trim", heap.TRIM_THRESHOLD)
         result, seconds, faults, reader_setup = timed_coloc_index(args["data"],
                                                                   args["workdir"])
         return {"seconds": seconds, "maxrss": harness.peak_rss(), "faults": faults,
@@ -230,8 +231,7 @@ def measure(folder: Path, per_channel: int, reference_max: int, cores: int,
         out[name] = median_run(measured)
     if per_channel == BALANCE_SIZE:
         out["one_tile"] = ours(tiles_per_worker=1)
-        from streamcoloc.engine.heap import TRIM_THRESHOLD
-        out["heap"] = [(ours(), ours(tile_trim=TRIM_THRESHOLD)) for _ in range(HEAP_PAIRS)]
+        out["heap"] = [(ours(), ours(trim=64 * 2**10)) for _ in range(HEAP_PAIRS)]
     shutil.rmtree(data, ignore_errors=True)
     return out
 
@@ -341,8 +341,8 @@ def report(results: list, cores: int, baseline: int) -> None:
             print(f"\n  heap at {r['per_channel']:.0e}/channel, medians of {len(r['heap'])} "
                   f"interleaved pairs: freed task memory kept (trim threshold 64 MiB, "
                   f"engine.heap) {median(0, 'seconds'):.2f} s, {median(0, 'faults'):,.0f} page "
-                  f"faults, {fmt_bytes(median(0, 'maxrss'))} vs returned (64 KiB, as the pixel "
-                  f"passes) {median(1, 'seconds'):.2f} s, {median(1, 'faults'):,.0f} page faults, "
+                  f"faults, {fmt_bytes(median(0, 'maxrss'))} vs returned (64 KiB, the pixel "
+                  f"passes' until stop 19) {median(1, 'seconds'):.2f} s, {median(1, 'faults'):,.0f} page faults, "
                   f"{fmt_bytes(median(1, 'maxrss'))}: "
                   f"{median(1, 'seconds') / median(0, 'seconds'):.2f}x")
     print("\n  scaling (streamcoloc): microseconds per localization, peak RSS above baseline")

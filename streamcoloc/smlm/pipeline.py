@@ -114,8 +114,8 @@ class Rows:
 
 def compute(tasks: list) -> list:
     """Compute delayed tasks on the current scheduler, freed task memory
-    kept for the next task (:data:`~streamcoloc.engine.heap.TILE_TRIM_THRESHOLD`)."""
-    heap.bound_heap_growth(heap.TILE_TRIM_THRESHOLD)
+    kept for the next task (:mod:`~streamcoloc.engine.heap`)."""
+    heap.bound_heap_growth()
     return list(dask.compute(*tasks)) if tasks else []
 
 

@@ -1,5 +1,5 @@
-"""glibc heap settings: set once per kind of pass, never against the user's environment,
-and what the tile passes' setting is for (freed task memory reused)."""
+"""glibc heap settings: set once, never against the user's environment, and what the
+trim threshold is for (freed task memory reused)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def test_thresholds_are_set_on_glibc_once_and_not_over_the_users_environment():
 CHURN = """
 import resource, sys
 import numpy as np
-from streamcoloc.engine.heap import bound_heap_growth
-assert bound_heap_growth(int(sys.argv[1]))
+from streamcoloc.engine import heap
+heap.TRIM_THRESHOLD = int(sys.argv[1])
+assert heap.bound_heap_growth()
 def churn():  # a task's arrays: 10 x ~4 MiB, written, then freed
     return sum(float(np.ones(2**19 - 1024)[0]) for _ in range(10))
 churn()
@@ -52,13 +53,14 @@ def _huge_pages_always() -> bool:
 @pytest.mark.skipif(sys.platform != "linux" or ctypes.util.find_library("c") is None
                     or _huge_pages_always(),
                     reason="glibc with 4 KiB pages (page faults counted per page) only")
-def test_tile_passes_keep_freed_task_memory_for_the_next_task():
-    """With the tile passes' trim threshold a second task reuses the first
-    one's freed memory (few page faults); with the pixel passes' the freed
-    tops go back to the system and are faulted in again."""
+def test_passes_keep_freed_task_memory_for_the_next_task():
+    """With the passes' trim threshold a second task reuses the first one's
+    freed memory (few page faults); with a 64 KiB one (the pixel passes'
+    until stop 19) the freed tops go back to the system and are faulted in
+    again."""
     import os
 
-    from streamcoloc.engine.heap import TILE_TRIM_THRESHOLD, TRIM_THRESHOLD
+    from streamcoloc.engine.heap import TRIM_THRESHOLD
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
 
@@ -66,17 +68,6 @@ def test_tile_passes_keep_freed_task_memory_for_the_next_task():
         return int(subprocess.run([sys.executable, "-c", CHURN, str(trim)], capture_output=True,
                                   text=True, env=env, check=True).stdout)
 
-    kept, returned = faults(TILE_TRIM_THRESHOLD), faults(TRIM_THRESHOLD)
+    kept, returned = faults(TRIM_THRESHOLD), faults(64 * 2**10)
     assert returned > 2000  # ~1000 pages per array faulted in again
     assert kept < returned / 10
-
-
-def test_switching_kinds_of_pass_sets_each_threshold():
-    from streamcoloc.engine import heap
-
-    if heap._mallopt() is None:
-        pytest.skip("glibc only, thresholds not set by the environment")
-    assert heap.bound_heap_growth(heap.TILE_TRIM_THRESHOLD)
-    assert heap._trim_set == heap.TILE_TRIM_THRESHOLD
-    assert heap.bound_heap_growth()
-    assert heap._trim_set == heap.TRIM_THRESHOLD
