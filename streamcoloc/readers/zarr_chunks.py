@@ -13,8 +13,7 @@ larger part of a read:
 For these, :class:`ChunkFiles` reads each chunk's file and has numcodecs
 decode it: straight into the dask block when the chunk is a contiguous part
 of the block and blosc's header confirms its size, else decoded, checked
-and copied.  A chunk's file is read into a buffer of the reading thread,
-reused from chunk to chunk (:func:`_file_bytes`).  A missing chunk file is the fill value; a chunk that does not
+and copied.  A missing chunk file is the fill value; a chunk that does not
 decode to exactly one chunk of values is an error naming its file (as in
 zarr).  Any other array is read by zarr (:meth:`ChunkFiles.of` returns
 None).
@@ -26,9 +25,7 @@ chunks 16×512×512), one raw read with 2 threads: 0.21–0.25 s through
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from itertools import product
 from numbers import Integral
 from pathlib import Path
@@ -135,7 +132,7 @@ class ChunkFiles:
         that does not decode to exactly one chunk of values is an error."""
         path = self.folder / self._key(coords)
         try:
-            encoded = _file_bytes(path)
+            encoded = path.read_bytes()
         except FileNotFoundError:
             target[...] = self.fill_value
             return
@@ -157,35 +154,6 @@ class ChunkFiles:
             raise ValueError(f"{path}: the chunk decodes to {size} bytes, not the {expected} "
                              f"of a {self.chunks} {self.dtype} chunk")
         target[...] = values.view(self.dtype).reshape(self.chunks)[source]
-
-
-#: Per thread, the buffer its chunk files are read into (:func:`_file_bytes`).
-_buffers = threading.local()
-
-
-def _file_bytes(path: Path) -> memoryview:
-    """The bytes of ``path`` in this thread's buffer, valid until the
-    thread's next call.  The buffer grows to the largest file the thread has
-    read (at most a chunk's bytes, kept as long as the thread) and is then
-    reused: a new bytes object per chunk is new memory that the system
-    faults in and zeroes page by page once the allocator has returned the
-    last one.  Side by side on bench_pixel's volume (in-process, 12
-    alternations): the raw read with labels 1.10x faster, every metric on
-    the whole volume 1.14x and on its 50 regions 1.05x (``bench_revisions.py``
-    prints the raw read of two revisions side by side)."""
-    with open(path, "rb", buffering=0) as file:
-        size = os.fstat(file.fileno()).st_size
-        buffer = getattr(_buffers, "buffer", None)
-        if buffer is None or buffer.size < size:
-            buffer = _buffers.buffer = np.empty(size, np.uint8)
-        view = memoryview(buffer)[:size]
-        read = 0
-        while read < size:
-            got = file.readinto(view[read:])
-            if not got:  # the file shrank since its size was taken
-                break
-            read += got
-    return view[:read]
 
 
 def _v3_decoder(metadata):

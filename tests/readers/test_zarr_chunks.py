@@ -99,37 +99,6 @@ def test_a_chunk_is_decoded_into_place_or_through_a_buffer(tmp_path, monkeypatch
     assert in_place == [False, False]
 
 
-def test_a_thread_reads_chunk_files_into_one_buffer(tmp_path):
-    """Each chunk's file is read into the reading thread's buffer, grown to
-    the largest file and then reused: a chunk read after a larger one gives
-    its own values (none of the larger file's bytes beyond its end), and
-    another thread has a buffer of its own."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from streamcoloc.readers import zarr_chunks
-
-    data = np.full(SHAPE, 5, np.uint16)  # constant chunks: small files (zarr writes them)
-    data[:3, :16, :10] = _data("uint16")[:3, :16, :10]  # one chunk of noise: the largest file
-    array = _write(tmp_path / "a.zarr", data, drop_chunk=False, zarr_format=3,
-                   compressors=[ZstdCodec(level=1)])
-    files = ChunkFiles.of(array)
-    sizes = {key: (files.folder / array.metadata.encode_chunk_key(key)).stat().st_size
-             for key in [(0, 0, 0), (1, 1, 1)]}
-    assert sizes[(0, 0, 0)] > 10 * sizes[(1, 1, 1)]
-
-    def read_both():
-        np.testing.assert_array_equal(files[:3, :16, :10], data[:3, :16, :10])
-        buffer = zarr_chunks._buffers.buffer
-        assert buffer.size == sizes[(0, 0, 0)]
-        np.testing.assert_array_equal(files[3:6, 16:32, 10:20], data[3:6, 16:32, 10:20])
-        assert zarr_chunks._buffers.buffer is buffer  # reused for the smaller file
-        return buffer
-
-    with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as other:
-        first, second = one.submit(read_both).result(), other.submit(read_both).result()
-    assert first is not second
-
-
 @pytest.mark.parametrize("layout", ["v3 blosc", "v3 zstd", "v2 zstd", "v3 bytes only"])
 def test_a_chunk_of_the_wrong_size_is_an_error_naming_its_file(tmp_path, layout):
     """A chunk file holding fewer values than a chunk (written by another
