@@ -271,15 +271,20 @@ class _Context:
 
     # ------------------------------------------------------------------ joint
     def from_joint(self):
-        """Every row from its joint table: rows of at least
-        :data:`THREADED_ROW_CELLS` cells (counted in the parts of the
-        record's last merge, which each thread sums for its own rows,
-        :meth:`~.stats.histograms.HistogramRecord.table`) on this process's
-        threads (each writes only its own cells and walk), then the others
-        one after the other, while another thread sweeps their tables for
-        Kendall's S (:func:`~.stats.ranks.concordances`, no GIL needed)."""
+        """Every row from its joint table.  The rows that the record's last
+        merge left as parts (:meth:`~.stats.histograms.HistogramRecord.table`)
+        and that may hold :data:`THREADED_ROW_CELLS` cells are summed on this
+        process's threads (nogil kernels); rows of at least that many cells
+        are then derived on the threads (each writes only its own cells and
+        walk), and the others one after the other, while another thread
+        sweeps their tables for Kendall's S
+        (:func:`~.stats.ranks.concordances`, no GIL needed).  Chosen on the
+        summed cells, the rows on threads do not depend on the chunking."""
+        record = self.record
+        map_local(record.table, [row.index for row in self.rows
+                                 if record.cell_bound(row.index) >= THREADED_ROW_CELLS])
         big = {row.index for row in self.rows
-               if self.record.cell_bound(row.index) >= THREADED_ROW_CELLS}
+               if record.table(row.index).cells.size >= THREADED_ROW_CELLS}
         map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
         small = [row for row in self.rows if row.index not in big]
         tables = [self.record.table(row.index) for row in small]

@@ -193,3 +193,41 @@ def test_rows_derived_on_threads_equal_serial_rows(method, monkeypatch):
     serial = _analyse(a, b, labels, threshold_method=method)
     assert len(serial) == 4 * 2  # regions 1 and 2 (0 is background) on 4 slices
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+
+
+def test_rows_on_threads_are_chosen_on_their_summed_cells(monkeypatch):
+    """The rows derived on threads are those of at least THREADED_ROW_CELLS
+    cells once summed: on many small chunks the parts that the last merge
+    leaves hold more cells than their sum (here above the threshold while
+    the sums are below), and the choice is still the one chunk's."""
+    from streamcoloc import measure
+
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 100, (4, 64, 64)).astype(np.uint16)
+    b = rng.integers(0, 100, a.shape).astype(np.uint16)
+    labels = np.ones(a.shape, np.int32)
+    labels[:, :, 32:] = 2  # two regions of 8,192 voxels: about 5,600 of 10,000 cells each
+    cells = [np.unique(a[labels == r].astype(np.int64) * 100 + b[labels == r]).size
+             for r in (1, 2)]
+    assert max(cells) < 6_000
+    summed, derived = [], []
+
+    def spy(func, items):
+        items = list(items)
+        if getattr(func, "__name__", "") == "_from_joint_row":
+            derived.append(sorted(row.index for row in items))
+        else:
+            summed.append(sorted(items))
+        return [func(item) for item in items]
+
+    monkeypatch.setattr(measure, "map_local", spy)
+    monkeypatch.setattr(measure, "THREADED_ROW_CELLS", 6_000)
+    tables = []
+    for chunks in [(4, 64, 64), (1, 16, 16)]:  # one chunk; 64 chunks, merged 8 at a time
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", streamcoloc.ColocWarning)
+            tables.append(streamcoloc.analyse_pairwise(da.from_array(a, chunks=chunks), b,
+                                                       label_mask=labels))
+    assert summed == [[], [0, 1]]  # the 64 chunks' parts exceed the threshold...
+    assert derived == [[], []]  # ...their sums do not: derived one after the other either way
+    pd.testing.assert_frame_equal(*tables, check_exact=True)

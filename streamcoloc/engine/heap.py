@@ -27,16 +27,19 @@ pass two settings are made:
     80k page faults, peak RSS 680 MiB kept vs 1.33 s, 244k, 630 MiB returned
     (1.21x, d2bd86c; 0.77 vs 0.88 s, 75k vs 146k faults, 1.14x, at 4f54c0a,
     whose tile tasks allocate less);
-  - pixel passes, every metric on bench_pixel's 50 regions: 18k against 8k
-    page faults per analysis (in-process), and 16 pairs of fresh processes
-    (``bench_revisions.py``, 7b65a50 against the same with 64 MiB): 1.07x
-    faster (CPU time 1.09x), peak RSS 755 → 788 MiB.
+  - pixel passes, every metric on bench_pixel's 50 regions: 8k page faults
+    per analysis kept vs 18k returned (in-process), and 16 pairs of fresh
+    processes (``bench_revisions.py``, 7b65a50 against the same with 64 MiB):
+    1.07x faster (CPU time 1.09x), peak RSS 788 MiB kept vs 755 MiB returned.
 
 To repeat a comparison against glibc's defaults, set
 ``MALLOC_TRIM_THRESHOLD_=131072`` (glibc's own default) in the environment,
 which leaves glibc's settings untouched: nothing is set off glibc or when the
-user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``.
-dask.distributed sets the trim threshold of its workers for the same reasons.
+user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``.  The
+setting is made where a pass starts, so it reaches the tasks under dask's
+local schedulers only; dask.distributed's nannies start their workers with
+``MALLOC_TRIM_THRESHOLD_=65536`` (freed memory returned to the system), and
+there glibc keeps that.
 """
 
 from __future__ import annotations
