@@ -28,9 +28,13 @@ pass two settings are made:
     (1.21x, d2bd86c; 0.77 vs 0.88 s, 75k vs 146k faults, 1.14x, at 4f54c0a,
     whose tile tasks allocate less);
   - pixel passes, every metric on bench_pixel's 50 regions: 8k page faults
-    per analysis kept vs 18k returned (in-process), and 16 pairs of fresh
-    processes (``bench_revisions.py``, 7b65a50 against the same with 64 MiB):
+    per analysis kept vs 18k returned in a long-running process, and 16 pairs
+    of fresh processes (``bench_revisions.py`` on two revisions of stop 19)
     1.07x faster (CPU time 1.09x), peak RSS 788 MiB kept vs 755 MiB returned.
+    ``benchmarks/bench_pixel.py`` prints this side by side ("50 regions,
+    freed memory returned", min of 5 runs in one fresh process each): 1.00x,
+    10.0k vs 13.3k page faults per run, 885 vs 843 MiB, once (stop 19):
+    the gain is at most a few per cent, within this machine's noise.
 
 To repeat a comparison against glibc's defaults, set
 ``MALLOC_TRIM_THRESHOLD_=131072`` (glibc's own default) in the environment,
