@@ -287,7 +287,7 @@ class _Context:
                if record.table(row.index).cells.size >= THREADED_ROW_CELLS}
         map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
         small = [row for row in self.rows if row.index not in big]
-        tables = [self.record.table(row.index) for row in small]
+        tables = [record.table(row.index) for row in small]
         sweep = start_local(ranks.concordances(tables)) \
             if "kendall" in self.request.metrics and small else None
         for row in small:

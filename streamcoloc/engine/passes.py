@@ -8,10 +8,9 @@ The reads stay tasks of their own: one per source and one for the labels
 root tasks; a Zarr array's reads depend on the array's node, and a channel
 selected by xarray adds a layer: the graph keeps them apart), so a
 block lives from its reads to the end of its chunk task, and a block's
-reads can run on several threads.  Fusing them by hand into the chunk task
-(``dask._task_spec``, a private API) measured within the noise on
-bench_pixel's 50 regions (pair ratio 1.06, 0.75–1.30, 12 alternations; stop
-19).  Records are merged in block index order into one running record
+reads can run on several threads (fusing them by hand into the chunk task
+needs a private dask API, and measured within the noise: stop 19's note).
+Records are merged in block index order into one running record
 (:func:`fold`, ``SPLIT_EVERY`` blocks at a time, so memory stays flat; the
 randomization test folds its tile records the same way) and finalized.
 Nothing here knows a metric: statistics come in as

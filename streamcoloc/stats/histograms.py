@@ -603,7 +603,9 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
     than :data:`MAX_ROW_CELLS` or all merged rows hold more than
     ``max_cells`` non-empty cells.  Joint rows are left as their parts
     (:class:`JointParts`) while the parts' cells fit ``max_cells`` (then so
-    do the sums'); beyond, they are summed here to count their cells."""
+    do the sums'); beyond, they are summed here to count their cells.  Rows
+    that come in as parts (the previous merge's) are summed first, so a
+    record holds the parts of one merge at most."""
     keys = np.concatenate([r.keys for r in records])
     extents = np.concatenate([r.extents for r in records])
     unique, group = np.unique(keys, axis=0, return_inverse=True)
