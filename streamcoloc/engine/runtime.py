@@ -117,8 +117,8 @@ def _save(records, path: str):
 class _Display:
     """Blocks done, GB/s and time left, rewritten in place at most twice a second."""
 
-    def __init__(self, total: int, block_bytes: float, stream):
-        self.total, self.block_bytes = max(total, 1), block_bytes
+    def __init__(self, total: int, block_bytes: float, stream, per_block: int = 1):
+        self.total, self.block_bytes, self.per_block = max(total, 1), block_bytes, per_block
         self.stream = stream or sys.stderr
         self.done, self.started, self.shown = 0, time.perf_counter(), 0.0
 
@@ -129,9 +129,10 @@ class _Display:
             return
         self.shown = now
         elapsed = max(now - self.started, 1e-9)
-        rate = self.done * self.block_bytes / elapsed / 1e9
+        rate = self.done * self.block_bytes / self.per_block / elapsed / 1e9
         left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
-        self.stream.write(f"\rstreamcoloc: {self.done}/{self.total} blocks, {rate:.2f} GB/s, "
+        self.stream.write(f"\rstreamcoloc: {self.done // self.per_block}/"
+                          f"{self.total // self.per_block} blocks, {rate:.2f} GB/s, "
                           f"{left:.0f} s left" + ("\n" if final else ""))
         self.stream.flush()
 
@@ -153,16 +154,17 @@ class _LocalProgress(Callback):
 
 
 @contextlib.contextmanager
-def progress(parts: list, block_bytes: float):
+def progress(parts: list, block_bytes: float, per_block: int = 1):
     """Show the current session's progress while the block ``parts`` are
-    computed: yields the parts to merge (futures already computed under a
-    dask.distributed client, the parts themselves otherwise, counted by a
-    local-scheduler callback until the context exits)."""
+    computed (``per_block`` of them per block): yields the parts to merge
+    (futures already computed under a dask.distributed client, the parts
+    themselves otherwise, counted by a local-scheduler callback until the
+    context exits)."""
     session = current()
     if session is None or not session.progress:
         yield parts
         return
-    display = _Display(len(parts), block_bytes, session.stream)
+    display = _Display(len(parts), block_bytes, session.stream, per_block)
     client = _client()
     if client is None:
         with _LocalProgress(display, {part.key for part in parts}):
@@ -199,7 +201,7 @@ def map_local(func, items) -> list:
     finalization on the driver, whatever runs the passes.  Worth it only
     where ``func`` spends most of its time in nogil kernels."""
     items = list(items)
-    threads = _local_threads()
+    threads = local_threads()
     if min(threads, len(items)) <= 1:
         return [func(item) for item in items]
     with ThreadPoolExecutor(min(threads, len(items))) as pool:
@@ -211,7 +213,7 @@ def start_local(func, *args):
     function that waits for its result (computed at once on the caller's
     thread when :func:`map_local` would use one thread): work beside the
     caller's, worth it where ``func`` runs in a nogil kernel."""
-    if _local_threads() <= 1:
+    if local_threads() <= 1:
         result = func(*args)
         return lambda: result
     pool = ThreadPoolExecutor(1)
@@ -220,7 +222,7 @@ def start_local(func, *args):
     return future.result
 
 
-def _local_threads() -> int:
+def local_threads() -> int:
     """Threads for work on this process (dask's ``num_workers``, or the CPU
     count; one under the synchronous scheduler)."""
     if dask.config.get("scheduler", None) in ("sync", "synchronous", "single-threaded"):

@@ -17,9 +17,14 @@ class Statistic(NamedTuple):
     combine(records) -> record
         Associative merge; deterministic for a given order of records.
     finalize(record) -> result
+    by_region
+        True when a chunk's record is the union of its regions' records
+        (each region's from its own runs alone, merged by region id): the
+        engine may then split a block's regions among several tasks.
     """
 
     name: str
     chunk: Callable[[list[np.ndarray], ChunkRegions], Any]
     combine: Callable[[list[Any]], Any]
     finalize: Callable[[Any], Any]
+    by_region: bool = False

@@ -647,5 +647,6 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
 def statistic(options: HistogramOptions) -> Statistic:
     """The histograms as a :class:`~streamcoloc.stats.base.Statistic`."""
     return Statistic("histograms", partial(chunk, options=options),
-                     partial(combine, max_cells=options.max_cells), lambda record: record)
+                     partial(combine, max_cells=options.max_cells), lambda record: record,
+                     by_region=True)
 

@@ -386,5 +386,6 @@ def _to_float(values) -> np.ndarray:
 
 def statistic(options: MomentOptions) -> Statistic:
     """The moments as a :class:`~streamcoloc.stats.base.Statistic`."""
-    return Statistic("moments", partial(chunk, options=options), combine, finalize)
+    return Statistic("moments", partial(chunk, options=options), combine, finalize,
+                     by_region=True)
 

@@ -161,6 +161,32 @@ class ChunkRegions:
                 "labels must be 0 (background) or positive integer ids")
         return cls(plane_start, start, stop, region, ids, slice_offset)
 
+    def split(self, n_parts: int) -> tuple["ChunkRegions", ...]:
+        """The regions dealt into ``n_parts`` chunks of regions (some may be
+        empty) with about equal voxels: the largest region first, each to
+        the part with the fewest voxels so far (ties to the lower part).  A
+        part keeps its regions' runs in their order and its regions in their
+        order of first appearance, so a region's statistics come out of its
+        part exactly as out of the whole chunk."""
+        if n_parts == 1:
+            return (self,)
+        voxels = np.bincount(self.region, weights=self.stop - self.start,
+                             minlength=self.ids.size)
+        part_of = np.empty(self.ids.size, np.int64)
+        load = [0.0] * n_parts
+        for g in np.argsort(-voxels, kind="stable"):
+            part_of[g] = k = load.index(min(load))
+            load[k] += voxels[g]
+        return tuple(self._only(part_of == k) for k in range(n_parts))
+
+    def _only(self, chosen: np.ndarray) -> "ChunkRegions":
+        """The runs of the chosen dense regions, renumbered densely."""
+        kept = chosen[self.region]
+        before = np.concatenate([[0], np.cumsum(kept)])
+        dense = (np.cumsum(chosen) - 1).astype(np.int32)
+        return ChunkRegions(before[self.plane_start], self.start[kept], self.stop[kept],
+                            dense[self.region[kept]], self.ids[chosen], self.slice_offset)
+
     def keys(self, n_slices: int) -> np.ndarray:
         """``(R * n_slices, 2)`` int64 keys (region id, global slice) in
         ``(region, slice)`` C order, matching a ``(R, S, ...)`` accumulator."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import collections
+
 import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
+from dask.callbacks import Callback
 
 import streamcoloc
 
@@ -60,6 +63,64 @@ def test_synchronous_scheduler_gives_the_same_float_result():
     with dask.config.set(scheduler="synchronous"):
         serial = _run(a, b, labels, (3, 20, 20), (3, 20, 20))
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+
+
+class _TaskCounter(Callback):
+    """Counts finished tasks by the first word of their key's name (the
+    function of the layer, or of the first of the layers dask fused)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        name = key[0] if isinstance(key, tuple) else key
+        self.counts[str(name).split("-")[0]] += 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float64])
+def test_block_regions_in_parts_give_identical_results(dtype):
+    """Three local threads: each block's label runs are found once and its
+    regions dealt to three tasks; every column is identical (floats too) to
+    the synchronous scheduler's one task per block."""
+    a, b, labels = _volume(dtype)
+    chunks = (3, 20, 25)  # 2 x 2 x 2 blocks
+    with dask.config.set(scheduler="synchronous"):
+        whole_blocks = _run(a, b, labels, chunks, chunks)
+    counter = _TaskCounter()
+    with dask.config.set(scheduler="threads", num_workers=3), counter:
+        in_parts = _run(a, b, labels, chunks, chunks)
+    pd.testing.assert_frame_equal(whole_blocks, in_parts, check_exact=True)
+    # Floats take a first pass with the (unsplit) extrema: one task per
+    # block, the runs' task fused into it by dask; then the tables in parts.
+    unsplit = 0 if np.dtype(dtype).kind == "u" else 8
+    assert counter.counts["chunk_task"] == unsplit + 8 * 3
+    assert counter.counts["regions_task"] == 8
+
+
+def test_region_parts_only_where_they_are_exact_and_local(tmp_path):
+    """One task per block without labels, with a statistic that is not
+    computed region by region, and under a checkpointing session; as many
+    as local threads otherwise."""
+    from streamcoloc.engine.passes import Layout, region_parts
+    from streamcoloc.engine.runtime import Session
+    from streamcoloc.stats import extrema, moments
+    from streamcoloc.stats.voxels import VoxelRules
+
+    source = da.zeros((1, 4, 4), dtype=np.uint16, chunks=(1, 2, 2))
+    labelled = Layout([source], da.ones((4, 4), dtype=np.int32, chunks=2), has_slices=False)
+    by_region = [moments.statistic(moments.MomentOptions(
+        np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))]
+    with dask.config.set(scheduler="threads", num_workers=3):
+        assert region_parts(by_region, labelled) == 3
+        assert region_parts(by_region, Layout([source], None, has_slices=False)) == 1
+        assert region_parts(by_region + [extrema.extrema_statistic(VoxelRules())], labelled) == 1
+        with Session(progress=True):
+            assert region_parts(by_region, labelled) == 3
+        with Session(checkpoint=tmp_path / "ck"):
+            assert region_parts(by_region, labelled) == 1
+    with dask.config.set(scheduler="synchronous"):
+        assert region_parts(by_region, labelled) == 1
 
 
 def test_many_regions_and_blocks():

@@ -141,6 +141,20 @@ def test_progress_line_only_when_asked(tmp_path):
     assert silent.getvalue() == ""
 
 
+def test_progress_counts_blocks_when_their_regions_run_in_parts(tmp_path):
+    """With a label image and three threads each block is three tasks; the
+    line still counts blocks."""
+    a, b = _volume(tmp_path)
+    labels = np.arange(8 * 60 * 40, dtype=np.int32).reshape(8, 60, 40) % 7
+    shown = io.StringIO()
+    with dask.config.set(scheduler="threads", num_workers=3), \
+            Session(progress=True, stream=shown):
+        streamcoloc.analyse_pairwise(da.from_zarr(a), da.from_zarr(b), label_mask=labels,
+                                     metrics=["pcc"])
+    last = shown.getvalue().rstrip("\n").split("\r")[-1]
+    assert last.startswith(f"streamcoloc: {N_BLOCKS}/{N_BLOCKS} blocks")
+
+
 class _KillOnce:
     """Worker plugin: the first worker to finish ``n`` block tasks dies at
     once (os._exit), once per test (a marker file)."""

@@ -58,3 +58,43 @@ def test_keys_follow_region_then_slice_order():
     assert regions.keys(2).tolist() == [[5, 10], [5, 11], [7, 10], [7, 11]]
     whole = ChunkRegions.from_labels(None, 4, None)
     assert whole.keys(1).tolist() == [[WHOLE_IMAGE_ID, NO_SLICE]]
+
+
+@pytest.mark.parametrize("n_parts", [1, 2, 3, 7])
+def test_split_deals_whole_regions_into_parts_of_about_equal_voxels(n_parts):
+    """Every run lands in exactly one part, with its region; a part keeps its
+    runs' plane order and its regions' order of first appearance; the
+    largest part exceeds the mean by at most one region (greedy dealing,
+    largest first); parts beyond the regions are empty."""
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 3 * MAX_RUN, 60)
+    flat = np.repeat(rng.integers(0, 6, lengths.size) * 11, lengths)  # ids 0 (background)..55
+    labels = flat[: flat.size // 4 * 4].reshape(4, -1).astype(np.int32)
+    regions = ChunkRegions.from_labels(labels, labels.shape[1], slice_offset=3)
+    parts = regions.split(n_parts)
+    assert len(parts) == n_parts
+    rebuilt = sum(_voxel_ids(part, labels.shape) for part in parts)
+    assert (rebuilt == labels).all()  # the runs of every part together, each voxel once
+    assert sorted(np.concatenate([p.ids for p in parts]).tolist()) == sorted(regions.ids.tolist())
+    first_seen = {int(i): k for k, i in enumerate(regions.ids)}
+    for part in parts:
+        assert [first_seen[int(i)] for i in part.ids] == sorted(first_seen[int(i)]
+                                                                for i in part.ids)
+        assert part.slice_offset == 3 and part.plane_start.size == labels.shape[0] + 1
+        assert part.region.dtype == regions.region.dtype
+        for plane in range(labels.shape[0]):  # runs of a plane stay in it, in order
+            starts = part.start[part.plane_start[plane]:part.plane_start[plane + 1]]
+            assert (np.diff(starts) > 0).all()
+            assert (labels[plane, starts] == part.ids[
+                part.region[part.plane_start[plane]:part.plane_start[plane + 1]]]).all()
+    voxels = [int((part.stop - part.start).sum()) for part in parts]
+    sizes = np.bincount(regions.region, weights=regions.stop - regions.start)
+    assert max(voxels) <= sum(voxels) / n_parts + sizes.max()
+    assert sum(part.ids.size == 0 for part in parts) >= n_parts - regions.ids.size
+
+
+def test_split_of_a_chunk_without_regions():
+    regions = ChunkRegions.from_labels(np.zeros((2, 8), np.int32), 8, slice_offset=None)
+    empty, also_empty = regions.split(2)
+    assert empty.ids.size == also_empty.ids.size == 0
+    assert empty.plane_start.tolist() == [0, 0, 0]
