@@ -36,7 +36,7 @@ from .stats.costes import Axis, CostesResult, Walk
 from .stats.extrema import extrema_statistic
 from .stats.joint import JointTable, icq_from_counts, threshold_sums
 from .stats.sums import Sums, pearson
-from .stats.thresholded import ThresholdSums, coefficients
+from .stats.thresholded import ThresholdSums, coefficients, rwc_numerator
 from .stats.voxels import Grid, VoxelRules
 
 #: Metrics derived from histograms rather than moments.
@@ -403,7 +403,7 @@ class _WidePlan:
         self.flags = np.zeros(n_rows, np.int64)
         self.means = np.zeros((n_rows, 2))
         self.gates = np.zeros((n_rows, 4), np.int64)
-        self.dense_top = np.ones(n_rows)
+        self.dense_top = np.ones(n_rows, np.int64)
         self.ranks, self.cuts, self.dense = [], [], []
         self.rank_off = np.zeros((n_rows, 2), np.int64)
         self.cut_off = np.zeros((n_rows, 4), np.int64)
@@ -566,8 +566,10 @@ class _WidePlan:
             float(ints[pairstats.TM_A]) * step_a, float(ints[pairstats.TM_B]) * step_b,
             float(ints[pairstats.DEN_A]) * step_a, float(ints[pairstats.DEN_B]) * step_b,
             below=six(pairstats.BELOW), above=six(pairstats.ABOVE), both=six(pairstats.BOTH),
-            rwc_a=float(record.floats[number, pairstats.RWC_A]) * step_a,
-            rwc_b=float(record.floats[number, pairstats.RWC_B]) * step_b)
+            rwc_a=rwc_numerator(ints[pairstats.RWC_A_HI] * 2**32 + ints[pairstats.RWC_A_LO],
+                                ints[pairstats.RWC_WEIGHT], row.axis_a, self.dense_top[number]),
+            rwc_b=rwc_numerator(ints[pairstats.RWC_B_HI] * 2**32 + ints[pairstats.RWC_B_LO],
+                                ints[pairstats.RWC_WEIGHT], row.axis_b, self.dense_top[number]))
         wanted = self.context.request.wanted() - set(skip)
         self.context._set(row, {c: v for c, v in coefficients(
             sums, self.context.request.convention).items() if c in wanted})

@@ -119,6 +119,21 @@ def add_product(hi, lo, x, y):
     return hi + h + (_ONE if total < lo else _ZERO), total
 
 
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> int:
+    """Σ weights·values of int64 arrays as a Python integer, exact (each
+    product and the sum in 128-bit words)."""
+    return words_to_int(*_weighted_sum(np.asarray(weights, np.int64),
+                                       np.asarray(values, np.int64)))
+
+
+@numba.njit(nogil=True, cache=True)
+def _weighted_sum(weights, values):
+    hi = lo = _ZERO
+    for k in range(weights.size):
+        hi, lo = add_product(hi, lo, weights[k], values[k])
+    return hi, lo
+
+
 def words_to_int(hi, lo) -> int:
     """The Python integer held by 128-bit two's complement words."""
     value = (int(hi) << 64) | int(lo)

@@ -16,11 +16,11 @@ from functools import cached_property
 
 import numpy as np
 
-from . import ranks, sums
+from . import exact, ranks, sums
 from .costes import Axis, Staircase
 from .histograms import JointCells
 from .sums import Sums
-from .thresholded import ThresholdSums
+from .thresholded import ThresholdSums, rwc_numerator
 
 
 class JointTable:
@@ -128,14 +128,17 @@ class JointTable:
     def rwc_numerators(self, selected: np.ndarray):
         """Σ a·W and Σ b·W over the selected cells for CellProfiler's RWC:
         W = (R − |rank_a − rank_b|)/R with 0-based dense ranks within the
-        region and R the larger maximal rank + 1 (Singan et al. 2011)."""
+        region and R the larger maximal rank + 1 (Singan et al. 2011), from
+        exact integer sums (:func:`~.thresholded.rwc_numerator`)."""
         rank_a = ranks.dense_ranks(self.marginal("a"))[self._a - self.axis_a.lo]
         rank_b = ranks.dense_ranks(self.marginal("b"))[self._b - self.axis_b.lo]
         top = max(rank_a.max(initial=0), rank_b.max(initial=0)) + 1
-        weight = (top - np.abs(rank_a - rank_b)) / top
-        va, vb = self.axis_a.data(self._a), self.axis_b.data(self._b)
-        return (float((self._cells * va * weight)[selected].sum()),
-                float((self._cells * vb * weight)[selected].sum()))
+        weight = (top - np.abs(rank_a - rank_b))[selected] * self._cells[selected]
+        sum_w = exact.weighted_sum(weight, np.ones(weight.size, np.int64))
+        return (rwc_numerator(exact.weighted_sum(weight, self._a[selected]), sum_w,
+                              self.axis_a, top),
+                rwc_numerator(exact.weighted_sum(weight, self._b[selected]), sum_w,
+                              self.axis_b, top))
 
 
 ICQ_CONVENTIONS = ("coloc2", "jacop", "napari")

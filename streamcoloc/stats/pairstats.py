@@ -43,9 +43,12 @@ RANK_HI, RANK_LO, ICQ_POSITIVE, ICQ_ZERO, ICQ_COUNTED = range(5)
 BELOW, ABOVE, BOTH = 5, 11, 17  # first field of each six-sum set
 TM_A, TM_B, DEN_A, DEN_B = 23, 24, 25, 26  # Σa[b ≥ g_b, b > 0], Σb[a ≥ g_a, a > 0],
 #                                             Σa[a ≥ g_a], Σb[b ≥ g_b]
-N_INT = 27
-RWC_A, RWC_B, RANK_FLOAT = range(3)  # per-row float64 sums
-N_FLOAT = 3
+# RWC over the both-above set, W = top − |rank_a − rank_b| (integers): Σ a·W and
+# Σ b·W (kernel units, two words each as the rank sums), and Σ W.
+RWC_A_HI, RWC_A_LO, RWC_B_HI, RWC_B_LO, RWC_WEIGHT = range(27, 32)
+N_INT = 32
+RANK_FLOAT = 0  # per-row float64 sum: rank products beyond EXACT_RANK_N voxels
+N_FLOAT = 1
 EXACT_RANK_N = 2**25
 
 
@@ -93,6 +96,7 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                 out = ints[row]
                 run_rank = np.int64(0)
                 run_rank_float = 0.0
+                run_rwc_a = run_rwc_b = np.int64(0)
                 positive, zeros, counted = np.int64(0), np.int64(0), np.int64(0)
                 mean_a, mean_b = means[row, 0], means[row, 1]
                 for q in range(a.size):
@@ -146,17 +150,21 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                         if y >= gb:
                             out[DEN_B] += y - zero[ib]
                         if (f & 32) != 0 and both:
-                            da = dense[dense_off[row, 0] + ua]
-                            db = dense[dense_off[row, 1] + ub]
-                            weight = (dense_top[row] - abs(da - db)) / dense_top[row]
-                            floats[row, RWC_A] += (x - zero[ia]) * weight
-                            floats[row, RWC_B] += (y - zero[ib]) * weight
+                            weight = dense_top[row] - abs(dense[dense_off[row, 0] + ua]
+                                                          - dense[dense_off[row, 1] + ub])
+                            run_rwc_a += x * weight
+                            run_rwc_b += y * weight
+                            out[RWC_WEIGHT] += weight
                 out[ICQ_POSITIVE] += positive
                 out[ICQ_ZERO] += zeros
                 out[ICQ_COUNTED] += counted
-                # Run sums of products < 2**61: carried as two words per chunk.
+                # Run sums of products (< 2**61) carried as two words per chunk.
                 out[RANK_HI] += run_rank >> 32
                 out[RANK_LO] += run_rank & 0xFFFFFFFF
+                out[RWC_A_HI] += run_rwc_a >> 32
+                out[RWC_A_LO] += run_rwc_a & 0xFFFFFFFF
+                out[RWC_B_HI] += run_rwc_b >> 32
+                out[RWC_B_LO] += run_rwc_b & 0xFFFFFFFF
                 floats[row, RANK_FLOAT] += run_rank_float
 
 

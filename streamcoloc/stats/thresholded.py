@@ -42,6 +42,17 @@ class ThresholdSums:
     rwc_b: float = np.nan
 
 
+def rwc_numerator(sum_xw: int, sum_w: int, axis: Axis, top: int) -> float:
+    """Σ value·W/top over a set of voxels in data units (RWC's numerator,
+    weights W = top − |rank_a − rank_b| with 0-based dense ranks and top the
+    larger maximal rank + 1), from the exact integer sums Σ x·W and Σ W of
+    its voxels' histogram units x (value = (x + base)·step): one rounding of
+    the exact ratio (Σ x·W + base·Σ W)/top, times the step (a power of two),
+    so every chunking and either path (joint table, per-voxel read) gives
+    the same bits."""
+    return (int(sum_xw) + int(axis.base) * int(sum_w)) / int(top) * axis.step
+
+
 def _ratio(num, den) -> float:
     return float(num) / float(den) if den else np.nan
 

@@ -89,3 +89,15 @@ def test_products_added_in_128_bits_give_the_python_integer():
         expected = sum(int(a) * int(b) for a, b in zip(x, y))
         assert exact.words_to_int(*total(x, y)) == expected
     assert exact.words_to_int(*total(np.array([-1]), np.array([1]))) == -1
+
+
+def test_weighted_sum_is_exact_beyond_int64():
+    """Σ w·v equals Python's integer sum where products and the sum overflow
+    int64 (and with negative values)."""
+    rng = np.random.default_rng(4)
+    weights = rng.integers(-2**62, 2**62, 1000)
+    values = rng.integers(-2**62, 2**62, 1000)
+    expected = sum(int(w) * int(v) for w, v in zip(weights, values))
+    assert abs(expected) > 2**100
+    assert exact.weighted_sum(weights, values) == expected
+    assert exact.weighted_sum(np.zeros(0, np.int64), np.zeros(0, np.int64)) == 0
