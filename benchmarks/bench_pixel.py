@@ -358,6 +358,9 @@ def worker(kind: str, args: dict) -> dict:
         if "trim" in args:  # the heap A/B: freed memory returned above a smaller top
             from streamcoloc.engine import heap
             heap.TRIM_THRESHOLD = args["trim"]
+        if args.get("one_task_per_block"):  # the A/B of a block's regions in parts
+            from streamcoloc.engine import passes
+            passes.region_parts = lambda statistics, layout: 1
         options = {"max_table_cells": args["max_table_cells"]} if "max_table_cells" in args else {}
         raws, runs, faults = [], [], []
         for _ in range(args.get("repeat", 1)):
@@ -665,12 +668,24 @@ def bench_all_metrics(folder: Path, config: dict, napari: bool) -> None:
 
 
 def _side_by_side(paths, runs) -> None:
-    """The A/Bs behind three defaults: the 50 regions with every row derived
-    serially (big rows go to threads), and with freed memory returned to the
+    """The A/Bs behind four defaults: the 50 regions with every row derived
+    serially (big rows go to threads), with freed memory returned to the
     system above a 64 KiB heap top (``streamcoloc.engine.heap`` keeps
-    64 MiB); the cut cells at the old table budget of 2**24 cells (the
-    per-voxel second read) against 2**26 (minima of the runs on both sides)."""
+    64 MiB), and with one task per block (a block's regions are dealt to
+    one task per thread: ``passes.region_parts``; PAIRS alternating pairs of
+    fresh processes, the median of the pairs' ratios); the cut cells at the
+    old table budget of 2**24 cells (the per-voxel second read) against
+    2**26 (minima of the runs on both sides)."""
     labels = runs["labels"]
+    ratios = []
+    for pair in range(PAIRS):
+        order = (True, False) if pair % 2 else (False, True)
+        seconds = {one: spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2,
+                              one_task_per_block=one)["seconds"] for one in order}
+        ratios.append(seconds[True] / seconds[False])
+    line("  50 regions, one task per block", f"{statistics.median(ratios):.2f}x",
+         f"one task / a task per thread and part of a block's regions (median of "
+         f"{PAIRS} pairs; range {min(ratios):.2f}-{max(ratios):.2f})")
     serial = spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2, serial_rows=True)
     line("  50 regions, rows derived serially", f"{serial['seconds']:.2f} s",
          f"serial / default (rows >= 50k cells on threads): "
