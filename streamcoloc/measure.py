@@ -334,11 +334,12 @@ class _Context:
                 and "kendall" not in request.metrics:
             return 0  # the marginals gave everything (thresholds alone)
         statistics = [pairstats.statistic(plan.finish(), self.options)]
-        if "kendall" in request.metrics:
-            statistics.append(histograms.statistic(self._kendall_options()))
+        kendall = self._kendall_options() if "kendall" in request.metrics else None
+        if kendall is not None:
+            statistics.append(histograms.statistic(kendall))
         results = run_pass(statistics, layout)
         reads = 1
-        if "kendall" in request.metrics:
+        if kendall is not None:
             self._kendall(results[1])
         refine = []
         for number, row in enumerate(self.rows):
@@ -353,24 +354,34 @@ class _Context:
                 second.derive_gated(number, row, record, gates, skip=plan.done[number])
         return reads
 
-    def _kendall_options(self) -> histograms.HistogramOptions:
+    def _kendall_options(self) -> histograms.HistogramOptions | None:
         """Joint histograms for Kendall that surely fit the budget: values of
         every channel in bins of 2**shift values, the smallest shift at which
         each row's dense extent fits :data:`~.histograms.MAX_ROW_CELLS` and
         the rows' non-empty cells (at most min(voxels, extent) each) fit
-        ``max_cells`` (shift 0 when the exact tables do)."""
+        ``max_cells`` (shift 0 when the exact tables do).  None, with a note,
+        when even the coarsest bins (one or two per channel and row, at the
+        shift of the values' bit length) hold more cells than the budget:
+        more rows than ``max_cells``; Kendall's tau is then NaN."""
         def binned_cells(shift):
             return np.array([((r.axis_a.hi >> shift) - (r.axis_a.lo >> shift) + 1)
                              * ((r.axis_b.hi >> shift) - (r.axis_b.lo >> shift) + 1)
                              for r in self.rows], np.int64)
 
         n = self.record.extents[[r.index for r in self.rows], histograms.N]
+        coarsest = max((int(v).bit_length() for r in self.rows for v in (
+            r.axis_a.lo, r.axis_a.hi, r.axis_b.lo, r.axis_b.hi)), default=0)
         shift = 0
-        while shift < 64:  # at 64 every row is one or two bins
+        while True:
             cells = binned_cells(shift)
             if cells.max(initial=0) <= histograms.MAX_ROW_CELLS and \
                     np.minimum(cells, n).sum() <= self.request.max_cells:
                 break
+            if shift >= coarsest:
+                self.notes.append(
+                    f"kendall: {len(self.rows)} rows need more joint cells than the budget of "
+                    f"{self.request.max_cells} however coarse their bins; tau-b is NaN")
+                return None
             shift += 1
         if shift:
             self.notes.append(

@@ -261,3 +261,30 @@ def test_rwc_is_exact_whatever_the_chunking_and_the_path(kind):
     assert np.isfinite(one.to_numpy()).all()
     pd.testing.assert_frame_equal(one, ragged, check_exact=True)
     pd.testing.assert_frame_equal(one, joint, check_exact=True)
+
+
+def test_kendall_with_more_rows_than_the_budget_is_nan_and_said():
+    """More rows than ``max_table_cells``: no binning fits (each row needs
+    at least one cell), so tau-b is NaN with a note; the binning stops at
+    the values' bit length instead of shifting by 64 bits (undefined in the
+    kernel: it wrote out of bounds, 3-D labels with slices)."""
+    a, b, _ = _data()
+    labels = np.broadcast_to(np.arange(40 * 50).reshape(40, 50) % 3, a.shape).astype(np.int32)
+    with pytest.warns(streamcoloc.ColocWarning, match="however coarse"):
+        table = streamcoloc.analyse_pairwise(
+            da.from_array(a, chunks=(2, 20, 25)), da.from_array(b, chunks=(2, 20, 25)),
+            label_mask=labels, slice_axis=0, metrics=["kendall", "pcc"], max_table_cells=5)
+    assert len(table) == 8 and table.attrs["tables"] == "wide"
+    assert table["kendall"].isna().all() and table["pcc"].notna().all()
+
+
+def test_histogram_bin_shifts_beyond_62_bits_are_refused():
+    from streamcoloc.stats import histograms
+    from streamcoloc.stats.regions import ChunkRegions
+    from streamcoloc.stats.voxels import VoxelRules
+
+    block = np.arange(6, dtype=np.uint16).reshape(1, 6)
+    options = histograms.HistogramOptions(np.array([[0, 1]]), VoxelRules(), None,
+                                          histograms.MAX_CELLS, (64, 64))
+    with pytest.raises(ValueError, match="shifts must lie in"):
+        histograms.chunk([block, block], ChunkRegions.from_labels(None, 6, None), options)

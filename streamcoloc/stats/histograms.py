@@ -557,6 +557,8 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     zero = np.array([0 if options.grids is None else -grid.base for grid in (
         options.grids or [None] * len(blocks))], np.int64)
     shift = np.array(options.shifts or (0,) * len(blocks), np.int64)
+    if ((shift < 0) | (shift > 62)).any():  # (a shift by 64 bits is undefined in the kernels)
+        raise ValueError(f"histogram bin shifts must lie in [0, 62], not {options.shifts}")
     plain = not rules.general
     _extents(blocks, options.pairs, *runs, settings, zero, shift, plain, extents)
     present = extents[..., N] > 0
