@@ -360,7 +360,7 @@ def worker(kind: str, args: dict) -> dict:
             heap.TRIM_THRESHOLD = args["trim"]
         if args.get("one_task_per_block"):  # the A/B of a block's regions in parts
             from streamcoloc.engine import passes
-            passes.region_parts = lambda statistics, layout: 1
+            passes.parts_per_block = lambda statistics, layout: 1
         options = {"max_table_cells": args["max_table_cells"]} if "max_table_cells" in args else {}
         raws, runs, faults = [], [], []
         for _ in range(args.get("repeat", 1)):
@@ -672,7 +672,7 @@ def _side_by_side(paths, runs) -> None:
     serially (big rows go to threads), with freed memory returned to the
     system above a 64 KiB heap top (``streamcoloc.engine.heap`` keeps
     64 MiB), and with one task per block (a block's regions are dealt to
-    one task per thread: ``passes.region_parts``; PAIRS alternating pairs of
+    one task per thread: ``passes.parts_per_block``; PAIRS alternating pairs of
     fresh processes, the median of the pairs' ratios); the cut cells at the
     old table budget of 2**24 cells (the per-voxel second read) against
     2**26 (minima of the runs on both sides)."""

@@ -4,7 +4,7 @@ A pass maps each block of the aligned channel arrays (and the label block at
 the same place) to a tuple of records, one per statistic, all computed while
 the block is in memory: one ``dask.array.blockwise`` task per block, or, with
 a label image and statistics computed region by region, one task per part of
-the block's regions (:func:`region_parts`: as many as local threads, so the
+the block's regions (:func:`parts_per_block`: one per thread, so the
 last blocks of a pass keep every thread busy).  The block's label runs
 (:class:`~streamcoloc.stats.regions.ChunkRegions`) are then found once, in a
 task of their own, and dealt into the parts.  The reads stay tasks of their
@@ -40,6 +40,10 @@ from . import heap, runtime
 from ..stats.regions import ChunkRegions
 
 SPLIT_EVERY = 8
+#: Most tasks a block's regions are dealt to: each part costs ~1 ms of fixed
+#: work (every statistic's set-up, the task), against ~60 ms of counting for a
+#: 16 Mi-voxel block of bench_pixel's cells: at 8 parts about an eighth more.
+MAX_PARTS = 8
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     (with the checkpoints and progress of the current
     :class:`~.runtime.Session`, if any)."""
     heap.bound_heap_growth()
-    n_parts = region_parts(statistics, layout)
+    n_parts = parts_per_block(statistics, layout)
     parts = runtime.checkpointed(chunk_records(statistics, layout, n_parts), statistics,
                                  layout.sources, runtime.current())
     with runtime.progress(parts, layout.block_bytes, n_parts) as parts:
@@ -88,24 +92,27 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     return [s.finalize(r) for s, r in zip(statistics, merged)]
 
 
-def region_parts(statistics, layout: Layout) -> int:
-    """Tasks per block: one per local thread when there is a label image
-    and every statistic is computed region by region (a region's record
-    then comes out of its part exactly as out of the whole block, and the
-    parts' records merge as the block's would); one otherwise.  Always one
-    under a dask.distributed client, where a block's tasks could land on
-    different workers and move the block between them, and in a session
-    that saves checkpoints (one file per block).
+def parts_per_block(statistics, layout: Layout) -> int:
+    """Tasks per block: one per thread (at most :data:`MAX_PARTS`) under
+    dask's threaded scheduler when there is a label image and every
+    statistic is computed region by region (a region's record then comes
+    out of its part exactly as out of the whole block, and the parts'
+    records merge as the block's would); one otherwise.  So always one
+    under a dask.distributed client or the multiprocessing scheduler, where
+    a block's tasks could run in different processes and the block would be
+    sent to each, and in a session that saves checkpoints (one file per
+    block).
 
     Measured on bench_pixel's 50 cells with every metric (4 blocks, 2
     threads): the last block's ~60 ms of counting ran alone while the other
-    thread waited; in parts, 1.05x faster (in-process, 20 alternations)."""
+    thread waited; in parts, 1.05x faster (in-process, 20 alternations;
+    bench_pixel prints its own A/B)."""
     session = runtime.current()
-    if layout.labels is None or not runtime.runs_locally() \
+    if layout.labels is None or not runtime.threads_share_memory() \
             or (session is not None and session.checkpoint is not None) \
             or not all(s.by_region for s in statistics):
         return 1
-    return runtime.local_threads()
+    return min(runtime.local_threads(), MAX_PARTS)
 
 
 def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:
@@ -128,6 +135,9 @@ def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:
     if labels is None:
         args += offsets
     else:
+        if labels.chunks != layout.spatial_chunks[-labels.ndim:]:
+            raise ValueError(f"the label image's chunks {labels.chunks} differ from the "
+                             f"channels' {layout.spatial_chunks[-labels.ndim:]}")
         args += [_object_blocks(_regions_task, spatial, labels, spatial[-labels.ndim:], *offsets,
                                 has_slices=layout.has_slices, n_spatial=len(spatial),
                                 n_parts=n_parts), spatial]
@@ -136,7 +146,8 @@ def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:
     channel_axes = tuple(f"channel{number}" for number in range(len(layout.sources)))
     out_axes = channel_axes + spatial + ("part",)
     parts = [_object_blocks(_chunk_task, out_axes, *args, statistics=statistics, part=k,
-                            has_slices=layout.has_slices, n_sources=len(layout.sources))
+                            has_slices=layout.has_slices, n_sources=len(layout.sources),
+                            has_labels=labels is not None)
              for k in range(n_parts)]
     blocks = parts[0] if n_parts == 1 else da.concatenate(parts, axis=-1)
     return list(blocks.to_delayed().ravel())
@@ -165,20 +176,23 @@ def _regions_task(labels, offset, has_slices, n_spatial, n_parts):
     return out
 
 
-def _chunk_task(*blocks, statistics, part, has_slices, n_sources):
+def _chunk_task(*blocks, statistics, part, has_slices, n_sources, has_labels):
     """Records of one block (of part ``part`` of its regions), wrapped in a
     1-element object array; each channel becomes a (slices, voxels) view
-    (one slice of everything without slices)."""
-    sources, where = blocks[:n_sources], blocks[n_sources]
+    (one slice of everything without slices).  After the sources comes the
+    block's :func:`_regions_task` output with a label image, else its
+    offset along the first axis (a block of ``arange``)."""
+    sources = blocks[:n_sources]
     spatial_shape = sources[0].shape[1:]
     n_slices = spatial_shape[0] if has_slices else 1
     n_voxels = int(np.prod(spatial_shape)) // n_slices
     channels = [block[c].reshape(n_slices, n_voxels) for block in sources
                 for c in range(block.shape[0])]
-    if where.dtype == object:
-        regions = where.flat[0][part]
-    else:  # no label image: the block's offset along the first axis
-        regions = ChunkRegions.from_labels(None, n_voxels, int(where[0]) if has_slices else None)
+    if has_labels:
+        regions = blocks[n_sources].flat[0][part]
+    else:
+        offset = int(blocks[n_sources][0]) if has_slices else None
+        regions = ChunkRegions.from_labels(None, n_voxels, offset)
     out = np.empty((1,) * (n_sources + len(spatial_shape) + 1), dtype=object)
     out.flat[0] = tuple(s.chunk(channels, regions) for s in statistics)
     return out

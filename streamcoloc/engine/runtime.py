@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
-from dask.base import tokenize
+import dask.threaded
+from dask.base import get_scheduler, tokenize
 from dask.callbacks import Callback
 from dask.system import CPU_COUNT
 
@@ -187,6 +188,12 @@ def parallelism() -> int:
     if client is not None:
         return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
+
+
+def threads_share_memory() -> bool:
+    """True under dask's threaded scheduler (the default, or asked for by
+    config): the tasks of a pass run on threads of this process."""
+    return runs_locally() and get_scheduler() in (None, dask.threaded.get)
 
 
 def runs_locally() -> bool:

@@ -20,7 +20,10 @@ class Statistic(NamedTuple):
     by_region
         True when a chunk's record is the union of its regions' records
         (each region's from its own runs alone, merged by region id): the
-        engine may then split a block's regions among several tasks.
+        engine may then split a block's regions among several tasks.  A
+        decision a chunk takes for all its regions at once must then be
+        taken again by ``combine`` on the merged record, the same whatever
+        the split (as the histograms' choice of joint or marginal tables).
     """
 
     name: str

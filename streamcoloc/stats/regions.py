@@ -18,6 +18,7 @@ pass over a run twice.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numba
@@ -162,30 +163,41 @@ class ChunkRegions:
         return cls(plane_start, start, stop, region, ids, slice_offset)
 
     def split(self, n_parts: int) -> tuple["ChunkRegions", ...]:
-        """The regions dealt into ``n_parts`` chunks of regions (some may be
-        empty) with about equal voxels: the largest region first, each to
-        the part with the fewest voxels so far (ties to the lower part).  A
-        part keeps its regions' runs in their order and its regions in their
-        order of first appearance, so a region's statistics come out of its
-        part exactly as out of the whole chunk."""
+        """The chunk's regions dealt into ``n_parts`` groups (some may be
+        empty) of about equal voxels: the largest region first, each to the
+        group with the fewest voxels so far (ties to the lower group).  A
+        group keeps its regions' runs in their order and its regions in
+        their order of first appearance, so a region's statistics come out
+        of its group exactly as out of the whole chunk.  O(runs + regions ·
+        log groups): one stable sort of the runs by group."""
         if n_parts == 1:
             return (self,)
-        voxels = np.bincount(self.region, weights=self.stop - self.start,
-                             minlength=self.ids.size)
-        part_of = np.empty(self.ids.size, np.int64)
-        load = [0.0] * n_parts
+        n_regions = self.ids.size
+        voxels = np.bincount(self.region, weights=self.stop - self.start, minlength=n_regions)
+        group = np.empty(n_regions, np.int64)
+        loads = [(0.0, k) for k in range(n_parts)]  # a heap of (voxels, group)
         for g in np.argsort(-voxels, kind="stable"):
-            part_of[g] = k = load.index(min(load))
-            load[k] += voxels[g]
-        return tuple(self._only(part_of == k) for k in range(n_parts))
-
-    def _only(self, chosen: np.ndarray) -> "ChunkRegions":
-        """The runs of the chosen dense regions, renumbered densely."""
-        kept = chosen[self.region]
-        before = np.concatenate([[0], np.cumsum(kept)])
-        dense = (np.cumsum(chosen) - 1).astype(np.int32)
-        return ChunkRegions(before[self.plane_start], self.start[kept], self.stop[kept],
-                            dense[self.region[kept]], self.ids[chosen], self.slice_offset)
+            load, k = heapq.heappop(loads)
+            group[g] = k
+            heapq.heappush(loads, (load + voxels[g], k))
+        # each region's index within its group, in order of first appearance
+        by_group = np.argsort(group, kind="stable")
+        first_of_group = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n_parts))])
+        dense = np.empty(n_regions, np.int32)
+        dense[by_group] = np.arange(n_regions) - first_of_group[group[by_group]]
+        run_group = group[self.region]
+        runs = np.argsort(run_group, kind="stable")  # by group, then plane and run order
+        run_bounds = np.searchsorted(run_group[runs], np.arange(n_parts + 1))
+        n_planes = self.plane_start.size - 1
+        plane_of_run = np.repeat(np.arange(n_planes), np.diff(self.plane_start))
+        parts = []
+        for k in range(n_parts):
+            mine = runs[run_bounds[k]:run_bounds[k + 1]]
+            parts.append(ChunkRegions(
+                np.searchsorted(plane_of_run[mine], np.arange(n_planes + 1)),
+                self.start[mine], self.stop[mine], dense[self.region[mine]],
+                self.ids[by_group[first_of_group[k]:first_of_group[k + 1]]], self.slice_offset))
+        return tuple(parts)
 
     def keys(self, n_slices: int) -> np.ndarray:
         """``(R * n_slices, 2)`` int64 keys (region id, global slice) in

@@ -98,11 +98,12 @@ def test_block_regions_in_parts_give_identical_results(dtype):
     assert counter.counts["regions_task"] == 8
 
 
-def test_region_parts_only_where_they_are_exact_and_local(tmp_path):
+def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
     """One task per block without labels, with a statistic that is not
-    computed region by region, and under a checkpointing session; as many
-    as local threads otherwise."""
-    from streamcoloc.engine.passes import Layout, region_parts
+    computed region by region, under a checkpointing session and under the
+    synchronous and multiprocessing schedulers; one per thread otherwise, at
+    most MAX_PARTS."""
+    from streamcoloc.engine.passes import MAX_PARTS, Layout, parts_per_block
     from streamcoloc.engine.runtime import Session
     from streamcoloc.stats import extrema, moments
     from streamcoloc.stats.voxels import VoxelRules
@@ -112,15 +113,32 @@ def test_region_parts_only_where_they_are_exact_and_local(tmp_path):
     by_region = [moments.statistic(moments.MomentOptions(
         np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))]
     with dask.config.set(scheduler="threads", num_workers=3):
-        assert region_parts(by_region, labelled) == 3
-        assert region_parts(by_region, Layout([source], None, has_slices=False)) == 1
-        assert region_parts(by_region + [extrema.extrema_statistic(VoxelRules())], labelled) == 1
+        assert parts_per_block(by_region, labelled) == 3
+        assert parts_per_block(by_region, Layout([source], None, has_slices=False)) == 1
+        assert parts_per_block(by_region + [extrema.extrema_statistic(VoxelRules())],
+                               labelled) == 1
         with Session(progress=True):
-            assert region_parts(by_region, labelled) == 3
+            assert parts_per_block(by_region, labelled) == 3
         with Session(checkpoint=tmp_path / "ck"):
-            assert region_parts(by_region, labelled) == 1
-    with dask.config.set(scheduler="synchronous"):
-        assert region_parts(by_region, labelled) == 1
+            assert parts_per_block(by_region, labelled) == 1
+    with dask.config.set(num_workers=MAX_PARTS + 5):
+        assert parts_per_block(by_region, labelled) == MAX_PARTS
+    for scheduler in ("synchronous", "processes"):
+        with dask.config.set(scheduler=scheduler, num_workers=3):
+            assert parts_per_block(by_region, labelled) == 1
+
+
+def test_labels_chunked_unlike_the_channels_are_refused():
+    from streamcoloc.engine.passes import Layout, chunk_records
+    from streamcoloc.stats import moments
+    from streamcoloc.stats.voxels import VoxelRules
+
+    source = da.zeros((1, 4, 4), dtype=np.uint16, chunks=(1, 2, 2))
+    labels = da.ones((4, 4), dtype=np.int32, chunks=(4, 2))
+    statistic = moments.statistic(moments.MomentOptions(
+        np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))
+    with pytest.raises(ValueError, match="label image's chunks"):
+        chunk_records([statistic], Layout([source], labels, has_slices=False), 2)
 
 
 def test_many_regions_and_blocks():
