@@ -103,10 +103,13 @@ def parts_per_block(statistics, layout: Layout) -> int:
     sent to each, and in a session that saves checkpoints (one file per
     block).
 
-    Measured on bench_pixel's 50 cells with every metric (4 blocks, 2
-    threads): the last block's ~60 ms of counting ran alone while the other
-    thread waited; in parts, 1.05x faster (in-process, 20 alternations;
-    bench_pixel prints its own A/B)."""
+    With fewer blocks than threads, parts are what keeps every thread busy.
+    On bench_pixel's 50 cells with every metric (4 blocks, 2 threads) they
+    take the last block's ~60 ms of counting off one thread; measured
+    against one task per block the effect is within this machine's noise
+    (0.95x-1.06x in four A/Bs of 10-20 pairs, CPU time +2.5 %; bench_pixel
+    prints its own A/B line), and peak RSS is 55-110 MiB lower (the label
+    block is freed once its runs are found)."""
     session = runtime.current()
     if layout.labels is None or not runtime.threads_share_memory() \
             or (session is not None and session.checkpoint is not None) \
