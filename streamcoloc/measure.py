@@ -384,10 +384,14 @@ class _Context:
                 return None
             shift += 1
         if shift:
+            collapsed = sum(any(lo < hi and lo >> shift == hi >> shift for lo, hi in (
+                (r.axis_a.lo, r.axis_a.hi), (r.axis_b.lo, r.axis_b.hi))) for r in self.rows)
             self.notes.append(
                 f"kendall: the exact joint tables of {len(self.rows)} rows exceed the budget of "
                 f"{self.request.max_cells} cells; tau-b is that of the values binned by "
-                f"{2**shift} (approximate)")
+                f"{2**shift} (approximate)" + (
+                    f"; {collapsed} of them have a channel's values in one bin: their tau-b is NaN"
+                    if collapsed else ""))
         n_channels = len(self.type_ranges)
         return histograms.HistogramOptions(self.options.pairs, self.options.rules,
                                            self.options.grids, self.request.max_cells,

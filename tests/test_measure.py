@@ -288,3 +288,20 @@ def test_histogram_bin_shifts_beyond_62_bits_are_refused():
                                           histograms.MAX_CELLS, (64, 64))
     with pytest.raises(ValueError, match="shifts must lie in"):
         histograms.chunk([block, block], ChunkRegions.from_labels(None, 6, None), options)
+
+
+def test_kendall_binning_says_which_rows_it_leaves_undefined():
+    """A budget that forces bins wider than a row's range of values in a
+    channel: that row's binned tau-b is NaN (one bin), and the note says how
+    many rows are so."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 4000, (1, 40, 40)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 500, a.shape)).astype(np.uint16)
+    labels = np.ones((40, 40), np.int32)
+    labels[:, 20:] = 2
+    a[0][labels == 2] = 1000 + a[0][labels == 2] % 4  # region 2: a takes 4 values
+    with pytest.warns(streamcoloc.ColocWarning,
+                      match="1 of them have a channel's values in one bin"):
+        table = streamcoloc.analyse_pairwise(a, b, label_mask=labels, slice_axis=0,
+                                             metrics=["kendall"], max_table_cells=40)
+    assert np.isfinite(table["kendall"][0]) and np.isnan(table["kendall"][1])
