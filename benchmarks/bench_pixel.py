@@ -358,9 +358,6 @@ def worker(kind: str, args: dict) -> dict:
         if "trim" in args:  # the heap A/B: freed memory returned above a smaller top
             from streamcoloc.engine import heap
             heap.TRIM_THRESHOLD = args["trim"]
-        if args.get("one_task_per_block"):  # the A/B of a block's regions in parts
-            from streamcoloc.engine import passes
-            passes.parts_per_block = lambda statistics, layout: 1
         options = {"max_table_cells": args["max_table_cells"]} if "max_table_cells" in args else {}
         raws, runs, faults = [], [], []
         for _ in range(args.get("repeat", 1)):
@@ -379,7 +376,43 @@ def worker(kind: str, args: dict) -> dict:
         return _napari_worker(kind, args)
     if kind == "napari_all":
         return _napari_all_worker(args)
+    if kind == "parts_ab":
+        return _parts_ab_worker(args)
     raise ValueError(f"unknown worker {kind!r}")
+
+
+def _parts_ab_worker(args: dict) -> dict:
+    """The A/B of a block's regions in parts: every metric on the 50 cells
+    with the whole volume as one dask block (numpy arrays in memory), one
+    task for the block against the default (``passes.parts_per_block``),
+    alternating ``args['pairs']`` times in this process: (wall, CPU) pairs."""
+    import dask.array as da
+    import streamcoloc
+    from streamcoloc.engine import passes, runtime
+
+    warm_up_streamcoloc(True)
+    image = streamcoloc.open_image(args["paths"]["channels"])
+    arrays = [np.asarray(image.isel(c=c).data) for c in (0, 1)]
+    arrays.append(np.asarray(streamcoloc.open_image(args["paths"]["labels"]).data))
+    a, b, labels = (da.from_array(x, chunks=x.shape) for x in arrays)
+    default = passes.parts_per_block
+
+    def run(one_task: bool) -> tuple:
+        passes.parts_per_block = (lambda statistics, layout: 1) if one_task else default
+        wall, cpu = time.perf_counter(), time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", streamcoloc.ColocWarning)
+            streamcoloc.analyse_pairwise(a, b, label_mask=labels, metrics=streamcoloc.ALL_METRICS,
+                                         threshold_method="costes")
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    run(True), run(False)
+    pairs = []
+    for pair in range(args["pairs"]):
+        order = (True, False) if pair % 2 else (False, True)
+        done = {one_task: run(one_task) for one_task in order}
+        pairs.append((done[True], done[False]))
+    return {"pairs": pairs, "parts": passes.even_parts(1, runtime.local_threads())}
 
 
 def _napari_worker(kind: str, args: dict) -> dict:
@@ -671,21 +704,18 @@ def _side_by_side(paths, runs) -> None:
     """The A/Bs behind four defaults: the 50 regions with every row derived
     serially (big rows go to threads), with freed memory returned to the
     system above a 64 KiB heap top (``streamcoloc.engine.heap`` keeps
-    64 MiB), and with one task per block (a block's regions are dealt to
-    one task per thread: ``passes.parts_per_block``; PAIRS alternating pairs of
-    fresh processes, the median of the pairs' ratios); the cut cells at the
-    old table budget of 2**24 cells (the per-voxel second read) against
-    2**26 (minima of the runs on both sides)."""
+    64 MiB), and with the volume in one block as one task (by default its
+    regions are dealt to a task per thread: ``passes.parts_per_block``; 8
+    alternations in one process, the median of the pairs' ratios); the cut
+    cells at the old table budget of 2**24 cells (the per-voxel second read)
+    against 2**26 (minima of the runs on both sides)."""
     labels = runs["labels"]
-    ratios = []
-    for pair in range(PAIRS):
-        order = (True, False) if pair % 2 else (False, True)
-        seconds = {one: spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2,
-                              one_task_per_block=one)["seconds"] for one in order}
-        ratios.append(seconds[True] / seconds[False])
-    line("  50 regions, one task per block", f"{statistics.median(ratios):.2f}x",
-         f"one task / a task per thread and part of a block's regions (median of "
-         f"{PAIRS} pairs; range {min(ratios):.2f}-{max(ratios):.2f})")
+    ab = spawn("parts_ab", paths=paths, pairs=8)
+    wall = [one[0] / parts[0] for one, parts in ab["pairs"]]
+    cpu = [one[1] / parts[1] for one, parts in ab["pairs"]]
+    line("  50 regions in one block, one task", f"{statistics.median(wall):.2f}x",
+         f"one task / {ab['parts']} parts: time (median of {len(wall)} alternations; range "
+         f"{min(wall):.2f}-{max(wall):.2f}), CPU time {statistics.median(cpu):.2f}x")
     serial = spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2, serial_rows=True)
     line("  50 regions, rows derived serially", f"{serial['seconds']:.2f} s",
          f"serial / default (rows >= 50k cells on threads): "

@@ -4,8 +4,9 @@ A pass maps each block of the aligned channel arrays (and the label block at
 the same place) to a tuple of records, one per statistic, all computed while
 the block is in memory: one ``dask.array.blockwise`` task per block, or, with
 a label image and statistics computed region by region, one task per part of
-the block's regions (:func:`parts_per_block`: one per thread, so the
-last blocks of a pass keep every thread busy).  The block's label runs
+the block's regions (:func:`parts_per_block`: enough parts to share fewer
+blocks than threads, or a last round of blocks, evenly among the threads).
+The block's label runs
 (:class:`~streamcoloc.stats.regions.ChunkRegions`) are then found once, in a
 task of their own, and dealt into the parts.  The reads stay tasks of their
 own: one per source and one for the labels (dask's optimizer fuses a
@@ -40,9 +41,7 @@ from . import heap, runtime
 from ..stats.regions import ChunkRegions
 
 SPLIT_EVERY = 8
-#: Most tasks a block's regions are dealt to: each part costs ~1 ms of fixed
-#: work (every statistic's set-up, the task), against ~60 ms of counting for a
-#: 16 Mi-voxel block of bench_pixel's cells: at 8 parts about an eighth more.
+#: Most tasks a block's regions are dealt to (:func:`even_parts`).
 MAX_PARTS = 8
 
 
@@ -93,29 +92,40 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
 
 
 def parts_per_block(statistics, layout: Layout) -> int:
-    """Tasks per block: one per thread (at most :data:`MAX_PARTS`) under
-    dask's threaded scheduler when there is a label image and every
+    """Tasks per block: :func:`even_parts` of the blocks over the threads
+    under dask's threaded scheduler, when there is a label image and every
     statistic is computed region by region (a region's record then comes
     out of its part exactly as out of the whole block, and the parts'
     records merge as the block's would); one otherwise.  So always one
     under a dask.distributed client or the multiprocessing scheduler, where
     a block's tasks could run in different processes and the block would be
     sent to each, and in a session that saves checkpoints (one file per
-    block).
-
-    With fewer blocks than threads, parts are what keeps every thread busy.
-    On bench_pixel's 50 cells with every metric (4 blocks, 2 threads) they
-    take the last block's ~60 ms of counting off one thread; measured
-    against one task per block the effect is within this machine's noise
-    (0.95x-1.06x in four A/Bs of 10-20 pairs, CPU time +2.5 %; bench_pixel
-    prints its own A/B line), and peak RSS is 55-110 MiB lower (the label
-    block is freed once its runs are found)."""
+    block)."""
     session = runtime.current()
     if layout.labels is None or not runtime.threads_share_memory() \
             or (session is not None and session.checkpoint is not None) \
             or not all(s.by_region for s in statistics):
         return 1
-    return min(runtime.local_threads(), MAX_PARTS)
+    return even_parts(layout.n_blocks, runtime.local_threads())
+
+
+def even_parts(n_blocks: int, n_threads: int, slack: float = 0.1) -> int:
+    """The fewest parts per block (at most :data:`MAX_PARTS`) whose tasks,
+    dealt to the threads in rounds, end within ``slack`` of an even share:
+    ⌈blocks·parts/threads⌉/parts ≤ (1 + slack)·blocks/threads, counting
+    blocks as equal work.  One block on 2 threads: 2 parts; 5 on 4: 3; 4 on
+    2, or many blocks: 1.
+
+    Each part costs fixed work (every statistic's set-up, its own buffers):
+    on bench_pixel's 50 cells with every metric, 4 blocks on 2 threads in 2
+    parts took 6 % more CPU for the same time (in-process, 20 alternations),
+    while the whole volume in one block took 1.34x less time in 2 parts
+    than in one task (8 alternations; bench_pixel prints this A/B)."""
+    even = n_blocks / n_threads
+    for parts in range(1, MAX_PARTS + 1):
+        if -(-n_blocks * parts // n_threads) / parts <= (1 + slack) * even:
+            return parts
+    return MAX_PARTS
 
 
 def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:

@@ -101,19 +101,20 @@ def test_block_regions_in_parts_give_identical_results(dtype):
 def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
     """One task per block without labels, with a statistic that is not
     computed region by region, under a checkpointing session and under the
-    synchronous and multiprocessing schedulers; one per thread otherwise, at
-    most MAX_PARTS."""
-    from streamcoloc.engine.passes import MAX_PARTS, Layout, parts_per_block
+    synchronous and multiprocessing schedulers; else enough parts to share
+    the blocks evenly among the threads."""
+    from streamcoloc.engine.passes import Layout, parts_per_block
     from streamcoloc.engine.runtime import Session
     from streamcoloc.stats import extrema, moments
     from streamcoloc.stats.voxels import VoxelRules
 
-    source = da.zeros((1, 4, 4), dtype=np.uint16, chunks=(1, 2, 2))
-    labelled = Layout([source], da.ones((4, 4), dtype=np.int32, chunks=2), has_slices=False)
+    source = da.zeros((1, 4, 4), dtype=np.uint16, chunks=(1, 2, 4))  # 2 blocks
+    labelled = Layout([source], da.ones((4, 4), dtype=np.int32, chunks=(2, 4)),
+                      has_slices=False)
     by_region = [moments.statistic(moments.MomentOptions(
         np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))]
     with dask.config.set(scheduler="threads", num_workers=3):
-        assert parts_per_block(by_region, labelled) == 3
+        assert parts_per_block(by_region, labelled) == 3  # 6 tasks on 3 threads
         assert parts_per_block(by_region, Layout([source], None, has_slices=False)) == 1
         assert parts_per_block(by_region + [extrema.extrema_statistic(VoxelRules())],
                                labelled) == 1
@@ -121,11 +122,26 @@ def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
             assert parts_per_block(by_region, labelled) == 3
         with Session(checkpoint=tmp_path / "ck"):
             assert parts_per_block(by_region, labelled) == 1
-    with dask.config.set(num_workers=MAX_PARTS + 5):
-        assert parts_per_block(by_region, labelled) == MAX_PARTS
+    with dask.config.set(scheduler="threads", num_workers=2):
+        assert parts_per_block(by_region, labelled) == 1  # 2 blocks on 2 threads
     for scheduler in ("synchronous", "processes"):
         with dask.config.set(scheduler=scheduler, num_workers=3):
             assert parts_per_block(by_region, labelled) == 1
+
+
+@pytest.mark.parametrize("blocks, threads, parts", [
+    (1, 2, 2), (4, 2, 1), (5, 4, 3), (3, 8, 5), (2, 3, 3), (100, 8, 1), (1, 64, 8)])
+def test_even_parts_share_the_blocks_evenly(blocks, threads, parts):
+    """The fewest parts whose rounds of tasks end within 10 % of an even
+    share (at most MAX_PARTS), and no fewer."""
+    from streamcoloc.engine.passes import MAX_PARTS, even_parts
+
+    def rounds(p):
+        return -(-blocks * p // threads) / p
+
+    assert even_parts(blocks, threads) == parts
+    assert parts == MAX_PARTS or rounds(parts) <= 1.1 * blocks / threads
+    assert all(rounds(p) > 1.1 * blocks / threads for p in range(1, parts))
 
 
 def test_labels_chunked_unlike_the_channels_are_refused():

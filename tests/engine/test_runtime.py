@@ -142,12 +142,15 @@ def test_progress_line_only_when_asked(tmp_path):
 
 
 def test_progress_counts_blocks_when_their_regions_run_in_parts(tmp_path):
-    """With a label image and three threads each block is three tasks; the
-    line still counts blocks."""
+    """With a label image and 16 threads each of the 24 blocks is two tasks;
+    the line still counts blocks."""
+    from streamcoloc.engine.passes import even_parts
+
+    assert even_parts(N_BLOCKS, 16) == 2
     a, b = _volume(tmp_path)
     labels = np.arange(8 * 60 * 40, dtype=np.int32).reshape(8, 60, 40) % 7
     shown = io.StringIO()
-    with dask.config.set(scheduler="threads", num_workers=3), \
+    with dask.config.set(scheduler="threads", num_workers=16), \
             Session(progress=True, stream=shown):
         streamcoloc.analyse_pairwise(da.from_zarr(a), da.from_zarr(b), label_mask=labels,
                                      metrics=["pcc"])
