@@ -84,7 +84,7 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     heap.bound_heap_growth()
     n_parts = parts_per_block(statistics, layout)
     parts = runtime.checkpointed(chunk_records(statistics, layout, n_parts), statistics,
-                                 layout.sources, runtime.current())
+                                 layout.sources, runtime.current(), n_parts)
     with runtime.progress(parts, layout.block_bytes, n_parts) as parts:
         (merged,) = dask.compute(fold(parts, _combine_records, statistics,
                                       per_step=SPLIT_EVERY * n_parts))
@@ -99,11 +99,8 @@ def parts_per_block(statistics, layout: Layout) -> int:
     records merge as the block's would); one otherwise.  So always one
     under a dask.distributed client or the multiprocessing scheduler, where
     a block's tasks could run in different processes and the block would be
-    sent to each, and in a session that saves checkpoints (one file per
-    block)."""
-    session = runtime.current()
+    sent to each."""
     if layout.labels is None or not runtime.threads_share_memory() \
-            or (session is not None and session.checkpoint is not None) \
             or not all(s.by_region for s in statistics):
         return 1
     return even_parts(layout.n_blocks, runtime.local_threads())

@@ -2,12 +2,15 @@
 
 A :class:`Session` (a context manager) sets, for every pass run inside it:
 
-* ``checkpoint``: a folder where each block's records are saved as soon as
-  they are computed (``<folder>/<pass token>/block-<index>.pkl``, written to
-  a temporary file and renamed, so a file is complete or absent).  With
+* ``checkpoint``: a folder where each block's records (each part's, when a
+  block's regions are dealt to several tasks) are saved as soon as they are
+  computed (``<folder>/<pass token>/block-<index>.pkl``, written to a
+  temporary file and renamed, so a file is complete or absent).  With
   ``resume=True`` blocks whose file exists are loaded instead of read and
-  recomputed; the pass token hashes the statistics' options and the data's
-  dask names, so a checkpoint is never reused for other data or options.
+  recomputed; the pass token hashes the statistics' options, the data's
+  dask names and the parts per block, so a checkpoint is never reused for
+  other data or options (a resume with another number of parts, from
+  another number of threads, computes again).
   Records are merged in the same fixed order either way, so a resumed run
   gives identical results.  Under dask.distributed the folder must be
   visible to every worker.
@@ -45,9 +48,9 @@ _CURRENT: contextvars.ContextVar = contextvars.ContextVar("streamcoloc_session",
 class Session:
     """Checkpoint folder (None: no checkpoints), resume, progress display.
 
-    ``computed`` and ``loaded`` count the blocks of this session's passes
-    scheduled for computation and loaded from checkpoints (for tests and
-    provenance)."""
+    ``computed`` and ``loaded`` count the block tasks (blocks, or parts of
+    blocks) of this session's passes scheduled for computation and loaded
+    from checkpoints (for tests and provenance)."""
 
     checkpoint: Path | str | None = None
     resume: bool = False
@@ -77,7 +80,8 @@ def current() -> Session | None:
 
 # ---------------------------------------------------------------- checkpoints
 
-def checkpointed(parts: list, statistics, sources, session: Session | None) -> list:
+def checkpointed(parts: list, statistics, sources, session: Session | None,
+                 per_block: int = 1) -> list:
     """Replace the delayed record of each checkpointed block by a load of its
     file, and make the others save theirs; without a checkpoint folder the
     parts are returned unchanged."""
@@ -85,7 +89,7 @@ def checkpointed(parts: list, statistics, sources, session: Session | None) -> l
         return parts
     folder = session.checkpoint / ("pass-" + tokenize(
         [s.name for s in statistics], [s.chunk for s in statistics],
-        [src.name for src in sources], [src.chunks for src in sources]))
+        [src.name for src in sources], [src.chunks for src in sources], per_block))
     folder.mkdir(parents=True, exist_ok=True)
     load, save = dask.delayed(_load, pure=False), dask.delayed(_save, pure=False)
     out = []

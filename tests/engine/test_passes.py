@@ -100,9 +100,9 @@ def test_block_regions_in_parts_give_identical_results(dtype):
 
 def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
     """One task per block without labels, with a statistic that is not
-    computed region by region, under a checkpointing session and under the
-    synchronous and multiprocessing schedulers; else enough parts to share
-    the blocks evenly among the threads."""
+    computed region by region, and under the synchronous and multiprocessing
+    schedulers; else enough parts to share the blocks evenly among the
+    threads (in sessions too)."""
     from streamcoloc.engine.passes import Layout, parts_per_block
     from streamcoloc.engine.runtime import Session
     from streamcoloc.stats import extrema, moments
@@ -121,7 +121,7 @@ def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
         with Session(progress=True):
             assert parts_per_block(by_region, labelled) == 3
         with Session(checkpoint=tmp_path / "ck"):
-            assert parts_per_block(by_region, labelled) == 1
+            assert parts_per_block(by_region, labelled) == 3
     with dask.config.set(scheduler="threads", num_workers=2):
         assert parts_per_block(by_region, labelled) == 1  # 2 blocks on 2 threads
     for scheduler in ("synchronous", "processes"):
