@@ -82,9 +82,13 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     (with the checkpoints and progress of the current
     :class:`~.runtime.Session`, if any)."""
     heap.bound_heap_growth()
-    n_parts = parts_per_block(statistics, layout)
-    parts = runtime.checkpointed(chunk_records(statistics, layout, n_parts), statistics,
-                                 layout.sources, runtime.current(), n_parts)
+    session = runtime.current()
+    arrays = layout.sources + ([layout.labels] if layout.labels is not None else [])
+    folder = runtime.pass_folder(session, statistics, arrays, layout.has_slices)
+    n_parts = (session is not None and session.resume and runtime.saved_parts(folder)) \
+        or parts_per_block(statistics, layout)
+    parts = runtime.checkpointed(chunk_records(statistics, layout, n_parts), folder, session,
+                                 n_parts)
     with runtime.progress(parts, layout.block_bytes, n_parts) as parts:
         (merged,) = dask.compute(fold(parts, _combine_records, statistics,
                                       per_step=SPLIT_EVERY * n_parts))
@@ -110,8 +114,9 @@ def even_parts(n_blocks: int, n_threads: int, slack: float = 0.1) -> int:
     """The fewest parts per block (at most :data:`MAX_PARTS`) whose tasks,
     dealt to the threads in rounds, end within ``slack`` of an even share:
     ⌈blocks·parts/threads⌉/parts ≤ (1 + slack)·blocks/threads, counting
-    blocks as equal work.  One block on 2 threads: 2 parts; 5 on 4: 3; 4 on
-    2, or many blocks: 1.
+    blocks as equal work; when no count does, the one whose rounds end
+    soonest (the fewest on ties).  One block on 2 threads: 2 parts; 5 on 4:
+    3; 3 on 20: 6; 4 on 2, or 10 rounds of blocks and more: 1.
 
     Each part costs fixed work (every statistic's set-up, its own buffers):
     on bench_pixel's 50 cells with every metric, 4 blocks on 2 threads in 2
@@ -119,10 +124,12 @@ def even_parts(n_blocks: int, n_threads: int, slack: float = 0.1) -> int:
     while the whole volume in one block took 1.34x less time in 2 parts
     than in one task (8 alternations; bench_pixel prints this A/B)."""
     even = n_blocks / n_threads
-    for parts in range(1, MAX_PARTS + 1):
-        if -(-n_blocks * parts // n_threads) / parts <= (1 + slack) * even:
+    rounds = {parts: -(-n_blocks * parts // n_threads) / parts
+              for parts in range(1, MAX_PARTS + 1)}
+    for parts, end in rounds.items():
+        if end <= (1 + slack) * even:
             return parts
-    return MAX_PARTS
+    return min(rounds, key=lambda parts: (rounds[parts], parts))
 
 
 def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:

@@ -7,10 +7,11 @@ A :class:`Session` (a context manager) sets, for every pass run inside it:
   computed (``<folder>/<pass token>/block-<index>.pkl``, written to a
   temporary file and renamed, so a file is complete or absent).  With
   ``resume=True`` blocks whose file exists are loaded instead of read and
-  recomputed; the pass token hashes the statistics' options, the data's
-  dask names and the parts per block, so a checkpoint is never reused for
-  other data or options (a resume with another number of parts, from
-  another number of threads, computes again).
+  recomputed (a resumed pass deals blocks into as many parts as the
+  interrupted run did, whatever its threads); the pass token hashes the
+  statistics' options, the dask names of the channels and label image and
+  the slice mode, so a checkpoint is never reused for other data or
+  options.
   Records are merged in the same fixed order either way, so a resumed run
   gives identical results.  Under dask.distributed the folder must be
   visible to every worker.
@@ -80,21 +81,44 @@ def current() -> Session | None:
 
 # ---------------------------------------------------------------- checkpoints
 
-def checkpointed(parts: list, statistics, sources, session: Session | None,
-                 per_block: int = 1) -> list:
-    """Replace the delayed record of each checkpointed block by a load of its
-    file, and make the others save theirs; without a checkpoint folder the
-    parts are returned unchanged."""
+def pass_folder(session: Session | None, statistics, arrays, has_slices: bool) -> Path | None:
+    """The checkpoint folder of a pass (None outside a checkpointing
+    session), named by a hash of the statistics' options, the dask names and
+    chunks of every array it reads (channels and label image) and the slice
+    mode."""
     if session is None or session.checkpoint is None:
-        return parts
-    folder = session.checkpoint / ("pass-" + tokenize(
+        return None
+    return session.checkpoint / ("pass-" + tokenize(
         [s.name for s in statistics], [s.chunk for s in statistics],
-        [src.name for src in sources], [src.chunks for src in sources], per_block))
+        [a.name for a in arrays], [a.chunks for a in arrays], has_slices))
+
+
+def saved_parts(folder: Path | None) -> int | None:
+    """Parts per block of the checkpoints in ``folder`` (None when it holds
+    none): a resumed pass takes the interrupted run's, whatever its threads."""
+    names = [p.name for p in folder.glob("block-*.pkl")] if folder is not None else []
+    if not names:
+        return None
+    counts = [int(n[:-len(".pkl")].rsplit("-of-", 1)[1]) if "-of-" in n else 1 for n in names]
+    return max(set(counts), key=counts.count)
+
+
+def checkpointed(parts: list, folder: Path | None, session: Session | None,
+                 per_block: int = 1) -> list:
+    """Replace the delayed record of each checkpointed block task (the
+    block's, or each of its ``per_block`` parts', in block order) by a load
+    of its file, and make the others save theirs: ``block-<b>.pkl``, or
+    ``block-<b>-part-<k>-of-<per_block>.pkl``.  Without a folder the parts
+    are returned unchanged."""
+    if folder is None:
+        return parts
     folder.mkdir(parents=True, exist_ok=True)
     load, save = dask.delayed(_load, pure=False), dask.delayed(_save, pure=False)
     out = []
     for index, part in enumerate(parts):
-        path = folder / f"block-{index}.pkl"
+        block, k = divmod(index, per_block)
+        path = folder / (f"block-{block}.pkl" if per_block == 1 else
+                         f"block-{block}-part-{k}-of-{per_block}.pkl")
         if session.resume and path.exists():
             session.loaded += 1
             out.append(load(str(path)))

@@ -130,18 +130,20 @@ def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
 
 
 @pytest.mark.parametrize("blocks, threads, parts", [
-    (1, 2, 2), (4, 2, 1), (5, 4, 3), (3, 8, 5), (2, 3, 3), (100, 8, 1), (1, 64, 8)])
+    (1, 2, 2), (4, 2, 1), (5, 4, 3), (3, 8, 5), (2, 3, 3), (100, 8, 1), (1, 64, 8),
+    (3, 20, 6), (3, 10, 3), (11, 64, 5)])
 def test_even_parts_share_the_blocks_evenly(blocks, threads, parts):
     """The fewest parts whose rounds of tasks end within 10 % of an even
-    share (at most MAX_PARTS), and no fewer."""
+    share, and no fewer; when none of 1..MAX_PARTS does, the soonest."""
     from streamcoloc.engine.passes import MAX_PARTS, even_parts
 
     def rounds(p):
         return -(-blocks * p // threads) / p
 
     assert even_parts(blocks, threads) == parts
-    assert parts == MAX_PARTS or rounds(parts) <= 1.1 * blocks / threads
     assert all(rounds(p) > 1.1 * blocks / threads for p in range(1, parts))
+    if rounds(parts) > 1.1 * blocks / threads:  # none within the slack: the soonest
+        assert all(rounds(p) >= rounds(parts) for p in range(1, MAX_PARTS + 1))
 
 
 def test_labels_chunked_unlike_the_channels_are_refused():

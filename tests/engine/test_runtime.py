@@ -121,16 +121,17 @@ def test_checkpoints_not_reused_for_other_data(tmp_path):
 
 
 def test_checkpoints_of_blocks_in_parts(tmp_path):
-    """With a label image and 16 threads each block is two tasks, each saved:
-    a resume with as many threads loads them all (identical table); one
-    with another number of parts computes again."""
+    """With a label image and 16 threads each block is two tasks, each saved;
+    a resume loads them all, on 16 threads or on 2 (it deals the blocks as
+    the interrupted run did), identical tables; other labels are other
+    data: nothing is loaded."""
     from streamcoloc.engine.passes import even_parts
 
     assert even_parts(N_BLOCKS, 16) == 2 and even_parts(N_BLOCKS, 2) == 1
     a, b = _volume(tmp_path)
     labels = np.arange(8 * 60 * 40, dtype=np.int32).reshape(8, 60, 40) % 7
 
-    def analyse():
+    def analyse(labels=labels):
         return streamcoloc.analyse_pairwise(da.from_zarr(a), da.from_zarr(b), label_mask=labels,
                                             metrics=["pcc", "mcc", "srcc"])
 
@@ -138,15 +139,17 @@ def test_checkpoints_of_blocks_in_parts(tmp_path):
         with Session(checkpoint=tmp_path / "ck") as first:
             expected = analyse()
         assert first.computed == 2 * N_BLOCKS
-        assert len(list((tmp_path / "ck").rglob("block-*.pkl"))) == 2 * N_BLOCKS
-        with Session(checkpoint=tmp_path / "ck", resume=True) as session:
-            resumed = analyse()
-    assert session.loaded == 2 * N_BLOCKS and session.computed == 0
-    pd.testing.assert_frame_equal(expected, resumed, check_exact=True)
-    with dask.config.set(scheduler="threads", num_workers=2), \
-            Session(checkpoint=tmp_path / "ck", resume=True) as other:
-        pd.testing.assert_frame_equal(expected, analyse(), check_exact=True)
-    assert other.loaded == 0 and other.computed == N_BLOCKS
+        assert len(list((tmp_path / "ck").rglob("block-*-part-*-of-2.pkl"))) == 2 * N_BLOCKS
+    for threads in (16, 2):
+        with dask.config.set(scheduler="threads", num_workers=threads), \
+                Session(checkpoint=tmp_path / "ck", resume=True) as session:
+            pd.testing.assert_frame_equal(expected, analyse(), check_exact=True)
+        assert session.loaded == 2 * N_BLOCKS and session.computed == 0
+    other = labels[::-1].copy()
+    fresh = analyse(other)
+    with Session(checkpoint=tmp_path / "ck", resume=True) as session:
+        pd.testing.assert_frame_equal(analyse(other), fresh, check_exact=True)
+    assert session.loaded == 0 and session.computed > 0
 
 
 def test_without_resume_old_checkpoints_are_discarded(tmp_path):
