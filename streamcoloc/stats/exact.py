@@ -18,6 +18,8 @@ with ties to even, as ``float`` of the Python integer does.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -119,19 +121,16 @@ def add_product(hi, lo, x, y):
     return hi + h + (_ONE if total < lo else _ZERO), total
 
 
-def weighted_sum(weights: np.ndarray, values: np.ndarray) -> int:
-    """Σ weights·values of int64 arrays as a Python integer, exact (each
-    product and the sum in 128-bit words)."""
-    return words_to_int(*_weighted_sum(np.asarray(weights, np.int64),
-                                       np.asarray(values, np.int64)))
-
-
-@numba.njit(nogil=True, cache=True)
-def _weighted_sum(weights, values):
-    hi = lo = _ZERO
-    for k in range(weights.size):
-        hi, lo = add_product(hi, lo, weights[k], values[k])
-    return hi, lo
+def product_sum(*factors, bound=None) -> int:
+    """Σ_i Π_k factors[k][i] of integer arrays, exact: in int64 when a
+    bound on Σ|Π| is below 2**62 (so no term or partial sum can overflow),
+    in Python integers otherwise.  The bound is the caller's ``bound`` when
+    it is low enough (no float products), else a float estimate."""
+    if bound is None or bound >= 2**62:
+        bound = np.abs(functools.reduce(np.multiply, (np.asarray(f, np.float64)
+                                                      for f in factors))).sum()
+    kind = np.int64 if bound < 2**62 else object
+    return int(functools.reduce(np.multiply, (np.asarray(f).astype(kind) for f in factors)).sum())
 
 
 def words_to_int(hi, lo) -> int:

@@ -133,11 +133,11 @@ class JointTable:
         rank_a = ranks.dense_ranks(self.marginal("a"))[self._a - self.axis_a.lo]
         rank_b = ranks.dense_ranks(self.marginal("b"))[self._b - self.axis_b.lo]
         top = max(rank_a.max(initial=0), rank_b.max(initial=0)) + 1
-        weight = (top - np.abs(rank_a - rank_b))[selected] * self._cells[selected]
-        sum_w = exact.weighted_sum(weight, np.ones(weight.size, np.int64))
-        return (rwc_numerator(exact.weighted_sum(weight, self._a[selected]), sum_w,
+        weight, count = (top - np.abs(rank_a - rank_b))[selected], self._cells[selected]
+        sum_w = exact.product_sum(count, weight)
+        return (rwc_numerator(exact.product_sum(count, weight, self._a[selected]), sum_w,
                               self.axis_a, top),
-                rwc_numerator(exact.weighted_sum(weight, self._b[selected]), sum_w,
+                rwc_numerator(exact.product_sum(count, weight, self._b[selected]), sum_w,
                               self.axis_b, top))
 
 

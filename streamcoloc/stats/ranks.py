@@ -13,8 +13,6 @@ in Python integers (rows of a joint histogram, a few thousand at most).
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
 from scipy import special as _special
@@ -44,7 +42,7 @@ def centred_square_sum(counts: np.ndarray) -> int:
     (n³ − n − Σ (t³ − t))/3."""
     t = np.asarray(counts, dtype=np.int64)
     n = int(t.sum())
-    return (n**3 - n - _product_sum(t, t - 1, t + 1, bound=n**3)) // 3  # Σ t³ ≤ n³
+    return (n**3 - n - exact.product_sum(t, t - 1, t + 1, bound=n**3)) // 3  # Σ t³ ≤ n³
 
 
 def dense_ranks(counts: np.ndarray) -> np.ndarray:
@@ -52,18 +50,6 @@ def dense_ranks(counts: np.ndarray) -> np.ndarray:
     values below it (CellProfiler's RWC ranks)."""
     present = np.asarray(counts) > 0
     return np.cumsum(present) - present
-
-
-def _product_sum(*factors, bound=None) -> int:
-    """Σ_i Π_k factors[k][i] of integer arrays, exact: in int64 when a
-    bound on Σ|Π| is below 2**62 (so no term or partial sum can overflow),
-    in Python integers otherwise.  The bound is the caller's ``bound`` when
-    it is low enough (no float products), else a float estimate."""
-    if bound is None or bound >= 2**62:
-        bound = np.abs(functools.reduce(np.multiply, (np.asarray(f, np.float64)
-                                                      for f in factors))).sum()
-    kind = np.int64 if bound < 2**62 else object
-    return int(functools.reduce(np.multiply, (np.asarray(f).astype(kind) for f in factors)).sum())
 
 
 def rank_product_sum(table) -> int:
@@ -82,7 +68,7 @@ def rank_product_sum(table) -> int:
     rows, columns = table.rows, table.columns
     first = np.flatnonzero(np.diff(rows, prepend=-1))  # rows ascending: one run per row
     inner = np.add.reduceat(table.counts.astype(object) * cb.astype(object)[columns], first)
-    return _product_sum(ca[rows[first]], inner)
+    return exact.product_sum(ca[rows[first]], inner)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -268,8 +254,8 @@ def _ties(counts):
         x_tie, x0, x1 = _tie_sums(t)
         return int(x_tie), float(x0), float(x1)
     t = t[t > 1]
-    return (_product_sum(t, t - 1) // 2, float(_product_sum(t, t - 1, t - 2)),
-            float(_product_sum(t, t - 1, 2 * t + 5)))
+    return (exact.product_sum(t, t - 1) // 2, float(exact.product_sum(t, t - 1, t - 2)),
+            float(exact.product_sum(t, t - 1, 2 * t + 5)))
 
 
 @numba.njit(nogil=True, cache=True)

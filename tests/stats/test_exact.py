@@ -91,7 +91,7 @@ def test_products_added_in_128_bits_give_the_python_integer():
     assert exact.words_to_int(*total(np.array([-1]), np.array([1]))) == -1
 
 
-def test_weighted_sum_is_exact_beyond_int64():
+def test_product_sum_is_exact_beyond_int64():
     """Σ w·v equals Python's integer sum where products and the sum overflow
     int64 (and with negative values)."""
     rng = np.random.default_rng(4)
@@ -99,5 +99,5 @@ def test_weighted_sum_is_exact_beyond_int64():
     values = rng.integers(-2**62, 2**62, 1000)
     expected = sum(int(w) * int(v) for w, v in zip(weights, values))
     assert abs(expected) > 2**100
-    assert exact.weighted_sum(weights, values) == expected
-    assert exact.weighted_sum(np.zeros(0, np.int64), np.zeros(0, np.int64)) == 0
+    assert exact.product_sum(weights, values) == expected
+    assert exact.product_sum(np.zeros(0, np.int64), np.zeros(0, np.int64)) == 0
