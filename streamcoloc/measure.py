@@ -507,7 +507,7 @@ class _WidePlan:
         ints = _ints(record, number)
         counts_a, counts_b = context._marginals(row)
         if self.flags[number] & 1:
-            product = ints[pairstats.RANK_HI] * 2**32 + ints[pairstats.RANK_LO] \
+            product = pairstats.words(ints, pairstats.RANK_HI) \
                 if self.flags[number] & 64 else float(record.floats[number, pairstats.RANK_FLOAT])
             context._set(row, dict(zip(("srcc", "srcc_pvalue"),
                                        ranks.spearman(product, counts_a, counts_b))))
@@ -581,9 +581,9 @@ class _WidePlan:
             float(ints[pairstats.TM_A]) * step_a, float(ints[pairstats.TM_B]) * step_b,
             float(ints[pairstats.DEN_A]) * step_a, float(ints[pairstats.DEN_B]) * step_b,
             below=six(pairstats.BELOW), above=six(pairstats.ABOVE), both=six(pairstats.BOTH),
-            rwc_a=rwc_numerator(ints[pairstats.RWC_A_HI] * 2**32 + ints[pairstats.RWC_A_LO],
+            rwc_a=rwc_numerator(pairstats.words(ints, pairstats.RWC_A_HI),
                                 ints[pairstats.RWC_WEIGHT], row.axis_a, self.dense_top[number]),
-            rwc_b=rwc_numerator(ints[pairstats.RWC_B_HI] * 2**32 + ints[pairstats.RWC_B_LO],
+            rwc_b=rwc_numerator(pairstats.words(ints, pairstats.RWC_B_HI),
                                 ints[pairstats.RWC_WEIGHT], row.axis_b, self.dense_top[number]))
         wanted = self.context.request.wanted() - set(skip)
         self.context._set(row, {c: v for c, v in coefficients(

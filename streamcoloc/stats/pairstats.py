@@ -63,6 +63,21 @@ def _add_six(out, base, x, y):
 
 
 @numba.njit(inline="always")
+def _add_words(out, hi, value):
+    """Add an int64 run sum (< 2**61) to fields ``hi`` and ``hi + 1`` of
+    ``out`` as two words (high, low 32 bits): a chunk's fields cannot
+    overflow, and :func:`words` gives the exact total back."""
+    out[hi] += value >> 32
+    out[hi + 1] += value & 0xFFFFFFFF
+
+
+def words(ints, hi: int) -> int:
+    """The exact total of the two words at fields ``hi``, ``hi + 1`` of a
+    row's integer sums (:func:`_add_words`)."""
+    return ints[hi] * 2**32 + ints[hi + 1]
+
+
+@numba.njit(inline="always")
 def _above_cell(cuts, cut_off, row, ua, ub):
     """Cut-off index of a voxel on the 'and' staircase of the above gates."""
     return min(cuts[cut_off[row, 2] + ua], cuts[cut_off[row, 3] + ub])
@@ -158,13 +173,9 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                 out[ICQ_POSITIVE] += positive
                 out[ICQ_ZERO] += zeros
                 out[ICQ_COUNTED] += counted
-                # Run sums of products (< 2**61) carried as two words per chunk.
-                out[RANK_HI] += run_rank >> 32
-                out[RANK_LO] += run_rank & 0xFFFFFFFF
-                out[RWC_A_HI] += run_rwc_a >> 32
-                out[RWC_A_LO] += run_rwc_a & 0xFFFFFFFF
-                out[RWC_B_HI] += run_rwc_b >> 32
-                out[RWC_B_LO] += run_rwc_b & 0xFFFFFFFF
+                _add_words(out, RANK_HI, run_rank)  # run sums of products: two words
+                _add_words(out, RWC_A_HI, run_rwc_a)
+                _add_words(out, RWC_B_HI, run_rwc_b)
                 floats[row, RANK_FLOAT] += run_rank_float
 
 
