@@ -28,7 +28,6 @@ a ``dask.distributed.Client`` when one is active.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -139,9 +138,7 @@ def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:
     and deals them into ``n_parts`` (:meth:`ChunkRegions.split`); part ``k``
     of every block is then a layer of its own, so dask's optimizer does not
     fuse the runs' task into each part's (which would find them ``n_parts``
-    times).  The layers get unique names: dask would otherwise name them by a
-    hash of their arguments, pickling every statistic's options and
-    functions (~15 ms a pass)."""
+    times)."""
     spatial = tuple(f"axis{i}" for i in range(len(layout.spatial_chunks)))
     args = []
     for number, source in enumerate(layout.sources):
@@ -172,10 +169,8 @@ def chunk_records(statistics, layout: Layout, n_parts: int = 1) -> list:
 
 def _object_blocks(func, out_axes, *args, **kwargs) -> da.Array:
     """``blockwise(func, out_axes, *args, **kwargs)`` giving one Python object
-    per block (in a one-element object array), named as dask names layers
-    (the function's name) with a unique token."""
+    per block (in a one-element object array)."""
     return da.blockwise(func, out_axes, *args,
-                        name=f"{func.__name__.strip('_')}-{uuid.uuid4().hex}",
                         adjust_chunks=dict.fromkeys(out_axes, 1), align_arrays=False,
                         new_axes={"part": 1} if "part" in out_axes else None, dtype=object,
                         meta=np.empty((0,) * len(out_axes), dtype=object), **kwargs)
