@@ -382,23 +382,26 @@ def worker(kind: str, args: dict) -> dict:
 
 
 def _parts_ab_worker(args: dict) -> dict:
-    """The A/B of a block's regions in parts: every metric on the 50 cells
-    with the whole volume as one dask block (numpy arrays in memory), one
-    task for the block against the default (``passes.parts_per_block``),
-    alternating ``args['pairs']`` times in this process: (wall, CPU) pairs."""
+    """The A/B of dealing a block's regions to several tasks: every metric
+    on the 50 cells, one task per block against the default
+    (``passes.deal_blocks``), alternating ``args['pairs']`` times in this
+    process: (wall, CPU) pairs.  With ``args['one_block']`` the whole volume
+    is one dask block (numpy arrays in memory), else the files' blocks."""
     import dask.array as da
     import streamcoloc
-    from streamcoloc.engine import passes, runtime
+    from streamcoloc.engine import passes
 
     warm_up_streamcoloc(True)
     image = streamcoloc.open_image(args["paths"]["channels"])
-    arrays = [np.asarray(image.isel(c=c).data) for c in (0, 1)]
-    arrays.append(np.asarray(streamcoloc.open_image(args["paths"]["labels"]).data))
-    a, b, labels = (da.from_array(x, chunks=x.shape) for x in arrays)
-    default = passes.parts_per_block
+    labels = streamcoloc.open_image(args["paths"]["labels"])
+    a, b, labels = image.isel(c=0), image.isel(c=1), labels
+    if args["one_block"]:
+        arrays = [np.asarray(x.data) for x in (a, b, labels)]
+        a, b, labels = (da.from_array(x, chunks=x.shape) for x in arrays)
+    default = passes.deal_blocks
 
     def run(one_task: bool) -> tuple:
-        passes.parts_per_block = (lambda statistics, layout: 1) if one_task else default
+        passes.deal_blocks = (lambda *args, **kwargs: passes.Dealing()) if one_task else default
         wall, cpu = time.perf_counter(), time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", streamcoloc.ColocWarning)
@@ -412,7 +415,9 @@ def _parts_ab_worker(args: dict) -> dict:
         order = (True, False) if pair % 2 else (False, True)
         done = {one_task: run(one_task) for one_task in order}
         pairs.append((done[True], done[False]))
-    return {"pairs": pairs, "parts": passes.even_parts(1, runtime.local_threads())}
+    passes.deal_blocks = default
+    layout_blocks = 1 if args["one_block"] else int(np.prod([len(c) for c in a.chunks]))
+    return {"pairs": pairs, "blocks": layout_blocks}
 
 
 def _napari_worker(kind: str, args: dict) -> dict:
@@ -704,18 +709,23 @@ def _side_by_side(paths, runs) -> None:
     """The A/Bs behind four defaults: the 50 regions with every row derived
     serially (big rows go to threads), with freed memory returned to the
     system above a 64 KiB heap top (``streamcoloc.engine.heap`` keeps
-    64 MiB), and with the volume in one block as one task (by default its
-    regions are dealt to a task per thread: ``passes.parts_per_block``; 8
-    alternations in one process, the median of the pairs' ratios); the cut
+    64 MiB), with the volume in one block as one task and with one task per
+    block of the files (by default a block's regions are dealt to a task per
+    thread, in one block, and in the last block to run, of four:
+    ``passes.deal_blocks``; 8 and 16 alternations in one process, the median
+    of the pairs' ratios); the cut
     cells at the old table budget of 2**24 cells (the per-voxel second read)
     against 2**26 (minima of the runs on both sides)."""
     labels = runs["labels"]
-    ab = spawn("parts_ab", paths=paths, pairs=8)
-    wall = [one[0] / parts[0] for one, parts in ab["pairs"]]
-    cpu = [one[1] / parts[1] for one, parts in ab["pairs"]]
-    line("  50 regions in one block, one task", f"{statistics.median(wall):.2f}x",
-         f"one task / {ab['parts']} parts: time (median of {len(wall)} alternations; range "
-         f"{min(wall):.2f}-{max(wall):.2f}), CPU time {statistics.median(cpu):.2f}x")
+    for one_block, what, pairs in ((True, "50 regions in one block, one task", 8),
+                                   (False, "50 regions, one task per block", 16)):
+        ab = spawn("parts_ab", paths=paths, pairs=pairs, one_block=one_block)
+        wall = [one[0] / parts[0] for one, parts in ab["pairs"]]
+        cpu = [one[1] / parts[1] for one, parts in ab["pairs"]]
+        line(f"  {what}", f"{statistics.median(wall):.2f}x",
+             f"one task per block / dealt ({ab['blocks']} block(s)): time (median of {len(wall)} "
+             f"alternations; range {min(wall):.2f}-{max(wall):.2f}), CPU time "
+             f"{statistics.median(cpu):.2f}x")
     serial = spawn("streamcoloc", paths=paths, labels=True, all=True, repeat=2, serial_rows=True)
     line("  50 regions, rows derived serially", f"{serial['seconds']:.2f} s",
          f"serial / default (rows >= 50k cells on threads): "

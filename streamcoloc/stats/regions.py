@@ -199,6 +199,12 @@ class ChunkRegions:
                 self.ids[by_group[first_of_group[k]:first_of_group[k + 1]]], self.slice_offset))
         return tuple(parts)
 
+    def none(self) -> "ChunkRegions":
+        """The chunk with none of its regions (its planes and slice offset)."""
+        empty = np.zeros(0, np.int64)
+        return ChunkRegions(np.zeros_like(self.plane_start), empty, empty,
+                            np.zeros(0, np.int32), empty, self.slice_offset)
+
     def keys(self, n_slices: int) -> np.ndarray:
         """``(R * n_slices, 2)`` int64 keys (region id, global slice) in
         ``(region, slice)`` C order, matching a ``(R, S, ...)`` accumulator."""

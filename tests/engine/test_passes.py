@@ -98,35 +98,72 @@ def test_block_regions_in_parts_give_identical_results(dtype):
     assert counter.counts["regions_task"] == 8
 
 
-def test_parts_per_block_only_where_they_are_exact_and_share_memory(tmp_path):
+def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
     """One task per block without labels, with a statistic that is not
     computed region by region, and under the synchronous and multiprocessing
     schedulers; else enough parts to share the blocks evenly among the
-    threads (in sessions too)."""
-    from streamcoloc.engine.passes import Layout, parts_per_block
-    from streamcoloc.engine.runtime import Session
+    threads, the last threads − 1 blocks to run in a part per thread (not
+    when checkpointing, nor beyond TAIL_ROUNDS rounds of blocks)."""
+    from streamcoloc.engine.passes import TAIL_ROUNDS, Dealing, Layout, deal_blocks
     from streamcoloc.stats import extrema, moments
     from streamcoloc.stats.voxels import VoxelRules
 
-    source = da.zeros((1, 4, 4), dtype=np.uint16, chunks=(1, 2, 4))  # 2 blocks
-    labelled = Layout([source], da.ones((4, 4), dtype=np.int32, chunks=(2, 4)),
-                      has_slices=False)
+    def layout(n_blocks, labels=True):
+        source = da.zeros((1, n_blocks, 4), dtype=np.uint16, chunks=(1, 1, 4))
+        return Layout([source], da.ones((n_blocks, 4), dtype=np.int32, chunks=(1, 4))
+                      if labels else None, has_slices=False)
+
     by_region = [moments.statistic(moments.MomentOptions(
         np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))]
     with dask.config.set(scheduler="threads", num_workers=3):
-        assert parts_per_block(by_region, labelled) == 3  # 6 tasks on 3 threads
-        assert parts_per_block(by_region, Layout([source], None, has_slices=False)) == 1
-        assert parts_per_block(by_region + [extrema.extrema_statistic(VoxelRules())],
-                               labelled) == 1
-        with Session(progress=True):
-            assert parts_per_block(by_region, labelled) == 3
-        with Session(checkpoint=tmp_path / "ck"):
-            assert parts_per_block(by_region, labelled) == 3
+        assert deal_blocks(by_region, layout(2)) == Dealing(3, 3)  # 6 tasks on 3 threads
+        assert deal_blocks(by_region, layout(6)) == Dealing(1, 3, 4)  # last 2 in 3 parts
+        assert deal_blocks(by_region, layout(7)) == Dealing(2, 3, 5)
+        assert deal_blocks(by_region, layout(6), checkpoints=True) == Dealing(1, 1)
+        assert deal_blocks(by_region, layout(3 * TAIL_ROUNDS)) == Dealing(1, 3, 3 * TAIL_ROUNDS - 2)
+        assert deal_blocks(by_region, layout(3 * TAIL_ROUNDS + 1)) == Dealing(1, 1)
+        assert deal_blocks(by_region, layout(2, labels=False)) == Dealing()
+        assert deal_blocks(by_region + [extrema.extrema_statistic(VoxelRules())],
+                           layout(2)) == Dealing()
     with dask.config.set(scheduler="threads", num_workers=2):
-        assert parts_per_block(by_region, labelled) == 1  # 2 blocks on 2 threads
+        assert deal_blocks(by_region, layout(2)) == Dealing(1, 2, 1)
     for scheduler in ("synchronous", "processes"):
         with dask.config.set(scheduler=scheduler, num_workers=3):
-            assert parts_per_block(by_region, labelled) == 1
+            assert deal_blocks(by_region, layout(4)) == Dealing()
+
+
+def test_the_last_blocks_to_run_are_dealt_to_a_part_per_thread():
+    """Dealing counts the blocks in the order their runs are found: the
+    first tail_from get ``parts``, the later ones ``tail_parts``; the parts
+    a block is not dealt to are empty."""
+    from streamcoloc.engine.passes import Dealing, _regions_task
+
+    dealing = Dealing(1, 3, 2)
+    assert [dealing.next_parts() for _ in range(4)] == [1, 1, 3, 3]
+    dealing = Dealing(1, 2, 1)
+    labels = np.array([[1, 1, 2, 2, 2, 0, 3]], np.int32)
+    first, last = (_regions_task(labels, np.zeros(1, np.int64), False, 2, dealing).flat[0]
+                   for _ in range(2))
+    assert [list(part.ids) for part in first] == [[1, 2, 3], []]
+    assert first[1].start.size == 0 and first[1].plane_start.tolist() == [0, 0]
+    assert sorted(int(i) for part in last for i in part.ids) == [1, 2, 3]
+    assert all(part.ids.size for part in last)
+
+
+def test_a_tail_of_parts_gives_identical_results():
+    """Four blocks on two threads: the last block to run is dealt to two
+    tasks (every block has two part tasks, three of them empty); every
+    column is identical to one task per block."""
+    a, b, labels = _volume(np.uint16)
+    chunks = (6, 20, 25)  # 2 x 2 blocks
+    with dask.config.set(scheduler="synchronous"):
+        whole_blocks = _run(a, b, labels, chunks, chunks)
+    counter = _TaskCounter()
+    with dask.config.set(scheduler="threads", num_workers=2), counter:
+        tail = _run(a, b, labels, chunks, chunks)
+    pd.testing.assert_frame_equal(whole_blocks, tail, check_exact=True)
+    assert counter.counts["chunk_task"] == 4 * 2
+    assert counter.counts["regions_task"] == 4
 
 
 @pytest.mark.parametrize("blocks, threads, parts", [
@@ -147,7 +184,7 @@ def test_even_parts_share_the_blocks_evenly(blocks, threads, parts):
 
 
 def test_labels_chunked_unlike_the_channels_are_refused():
-    from streamcoloc.engine.passes import Layout, chunk_records
+    from streamcoloc.engine.passes import Dealing, Layout, chunk_records
     from streamcoloc.stats import moments
     from streamcoloc.stats.voxels import VoxelRules
 
@@ -156,7 +193,7 @@ def test_labels_chunked_unlike_the_channels_are_refused():
     statistic = moments.statistic(moments.MomentOptions(
         np.array([[0, 0]]), VoxelRules(), np.full((1, 2), np.nan)))
     with pytest.raises(ValueError, match="label image's chunks"):
-        chunk_records([statistic], Layout([source], labels, has_slices=False), 2)
+        chunk_records([statistic], Layout([source], labels, has_slices=False), Dealing(2, 2))
 
 
 def test_many_regions_and_blocks():

@@ -98,3 +98,11 @@ def test_split_of_a_chunk_without_regions():
     empty, also_empty = regions.split(2)
     assert empty.ids.size == also_empty.ids.size == 0
     assert empty.plane_start.tolist() == [0, 0, 0]
+
+
+def test_none_keeps_the_planes_and_slice_offset_without_runs():
+    labels = np.array([[0, 4, 4, 9], [9, 9, 0, 4]], np.int32)
+    none = ChunkRegions.from_labels(labels, 4, slice_offset=5).none()
+    assert none.ids.size == none.start.size == none.stop.size == none.region.size == 0
+    assert none.plane_start.tolist() == [0, 0, 0] and none.slice_offset == 5
+    assert none.region.dtype == np.int32 and none.keys(2).shape == (0, 2)
