@@ -156,6 +156,7 @@ def kendall(table, s=None):
 #: Columns per block of :func:`_concordance`'s block totals.
 COLUMN_BLOCK = 64
 
+
 def concordances(tables: list):
     """Kendall's S (:func:`_concordance`) of each joint table of fewer than
     :data:`EXACT_N` voxels (None for the others) by one nogil kernel
@@ -191,34 +192,40 @@ def _concordance(cells, n_columns, counts):
     indices, ascending): C_ij (D_ij) counts the voxels in rows i' > i and
     columns j' > j (j' < j).
 
-    One sweep from the last row up keeps the column totals of the rows below
-    and their sums over blocks of :data:`COLUMN_BLOCK` columns.  D of a row's
-    first cell sums what lies before it; D of each next cell adds what lies
-    between the two: column by column for a near cell (a correlated row is a
-    band around the diagonal: little more than its span), whole blocks in
-    between for a far one (:func:`_columns_sum`: sparse uncorrelated rows).
-    C = below − D − (column j)."""
+    One sweep from the last row up keeps the column totals T of the rows
+    below, their sum, and their sums over blocks of :data:`COLUMN_BLOCK`
+    columns.  For a row spanning columns j0..j1, D at j0 is the blocks
+    before j0 plus the columns of its block before it; D along the span is
+    its running sum, written for every column of the span in one loop
+    without branches (a correlated row is a band around the diagonal,
+    filled a third or more: summing the gaps between cells instead, with a
+    jump mispredicted at most cells, measured 1.12x slower on the tables of
+    bench_pixel's 50 cells, median of 20 alternations); then
+    C − D = below − 2·D − T at each cell."""
+    dtype = counts.dtype.type
     column_total = np.zeros(n_columns, counts.dtype)
     block_total = np.zeros(n_columns // COLUMN_BLOCK + 1, counts.dtype)
-    below = counts.dtype.type(0)
-    s = counts.dtype.type(0)
+    before_at = np.empty(n_columns, counts.dtype)  # D at each column of a row's span
+    below = dtype(0)
+    s = dtype(0)
     end = cells.size
     while end > 0:
         start = end - 1
         first = cells[end - 1] // n_columns * n_columns  # the row's first cell index
         while start > 0 and cells[start - 1] >= first:
             start -= 1
-        column = 0
-        before = counts.dtype.type(0)  # D: the rows below, columns j' < column
+        lo, hi = cells[start] - first, cells[end - 1] - first
+        before = dtype(0)
+        for block in range(lo // COLUMN_BLOCK):
+            before += block_total[block]
+        for j in range(lo - lo % COLUMN_BLOCK, lo):
+            before += column_total[j]
+        for j in range(lo, hi + 1):
+            before_at[j] = before
+            before += column_total[j]
         for k in range(start, end):
-            previous, column = column, cells[k] - first
-            if column - previous > 2 * COLUMN_BLOCK:  # far: whole blocks in between
-                before += _columns_sum(column_total, block_total, previous, column)
-            else:
-                for j in range(previous, column):
-                    before += column_total[j]
-            after = below - before - column_total[column]
-            s += counts[k] * (after - before)
+            column = cells[k] - first
+            s += counts[k] * (below - 2 * before_at[column] - column_total[column])
         for k in range(start, end):
             column = cells[k] - first
             column_total[column] += counts[k]
@@ -226,22 +233,6 @@ def _concordance(cells, n_columns, counts):
             below += counts[k]
         end = start
     return s
-
-
-@numba.njit
-def _columns_sum(column_total, block_total, lo, hi):
-    """Σ column_total[lo:hi]: column by column up to the next block
-    boundary, whole blocks from :data:`COLUMN_BLOCK`-column ``block_total``,
-    then the columns of the last partial block."""
-    total = column_total.dtype.type(0)
-    boundary = -(-lo // COLUMN_BLOCK) * COLUMN_BLOCK
-    for j in range(lo, boundary):
-        total += column_total[j]
-    for block in range(boundary // COLUMN_BLOCK, hi // COLUMN_BLOCK):
-        total += block_total[block]
-    for j in range(hi - hi % COLUMN_BLOCK, hi):
-        total += column_total[j]
-    return total
 
 
 def _ties(counts):
