@@ -123,8 +123,14 @@ class Dealing:
         CPython, so safe on dask's threads)."""
         return self.tail_parts if next(self.dealt) >= self.tail_from else self.parts
 
+    def __reduce__(self):
+        """Pickled without its count (itertools objects cannot be pickled
+        from Python 3.14 on): a copy counts afresh; only dask's threads,
+        which share this one, deal blocks to several tasks."""
+        return Dealing, (self.parts, self.tail_parts, self.tail_from)
+
     def __dask_tokenize__(self):
-        return "Dealing", self.parts, self.tail_parts, self.tail_from, id(self.dealt)
+        return "Dealing", self.parts, self.tail_parts, self.tail_from
 
 
 def deal_blocks(statistics, layout: Layout, checkpoints: bool = False) -> Dealing:

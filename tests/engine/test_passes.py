@@ -150,6 +150,26 @@ def test_the_last_blocks_to_run_are_dealt_to_a_part_per_thread():
     assert all(part.ids.size for part in last)
 
 
+def test_dealing_pickles_without_its_count(monkeypatch):
+    """Graphs go to other processes pickled, Dealing with them: it must not
+    pickle its count (itertools objects cannot be pickled from Python 3.14
+    on, simulated here); a copy counts afresh."""
+    import copyreg
+    import itertools
+    import pickle
+
+    from streamcoloc.engine.passes import Dealing
+
+    def refuse(count):
+        raise TypeError("cannot pickle 'itertools.count' object")
+
+    monkeypatch.setitem(copyreg.dispatch_table, itertools.count, refuse)
+    dealing = Dealing(1, 2, 1)
+    assert dealing.next_parts() == 1
+    copy = pickle.loads(pickle.dumps(dealing))
+    assert copy == dealing and [copy.next_parts() for _ in range(2)] == [1, 2]
+
+
 def test_a_tail_of_parts_gives_identical_results():
     """Four blocks on two threads: the last block to run is dealt to two
     tasks (every block has two part tasks, three of them empty); every
