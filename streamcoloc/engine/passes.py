@@ -88,9 +88,10 @@ def run_pass(statistics: Sequence[Statistic], layout: Layout) -> list:
     session = runtime.current()
     arrays = layout.sources + ([layout.labels] if layout.labels is not None else [])
     folder = runtime.pass_folder(session, statistics, arrays, layout.has_slices)
+    dealing = deal_blocks(statistics, layout)
     saved = session is not None and session.resume and runtime.saved_parts(folder)
-    dealing = Dealing(saved, saved) if saved else \
-        deal_blocks(statistics, layout, checkpoints=folder is not None)
+    if saved:
+        dealing = dealing.with_layers(saved)
     parts = runtime.checkpointed(chunk_records(statistics, layout, dealing), folder, session,
                                  dealing.layers)
     with runtime.progress(parts, layout.block_bytes, dealing.layers) as parts:
@@ -118,6 +119,12 @@ class Dealing:
     def layers(self) -> int:
         return max(self.parts, self.tail_parts)
 
+    def with_layers(self, layers: int) -> "Dealing":
+        """The same dealing with ``layers`` part tasks per block (a resumed
+        pass's, to find the interrupted run's files): at most that many
+        parts, the last blocks in all of them."""
+        return Dealing(min(self.parts, layers), layers, self.tail_from)
+
     def next_parts(self) -> int:
         """Parts of the next block dealt (``next`` of a count: atomic in
         CPython, so safe on dask's threads)."""
@@ -133,7 +140,7 @@ class Dealing:
         return "Dealing", self.parts, self.tail_parts, self.tail_from
 
 
-def deal_blocks(statistics, layout: Layout, checkpoints: bool = False) -> Dealing:
+def deal_blocks(statistics, layout: Layout) -> Dealing:
     """Tasks per block under dask's threaded scheduler, when there is a
     label image and every statistic is computed region by region (a
     region's record then comes out of its part exactly as out of the whole
@@ -148,10 +155,8 @@ def deal_blocks(statistics, layout: Layout, checkpoints: bool = False) -> Dealin
     parts 1.08x and 1.10x; bench_pixel prints the A/B.  Only for at most
     :data:`TAIL_ROUNDS` rounds of blocks: each block then has a task per
     thread, most of them empty (~0.2 ms each with its share of a merge),
-    and the last round matters less the more rounds there are.  Nor when
-    checkpointing: a resumed pass must deal each block as the interrupted
-    run did, whatever its threads, and :func:`~.runtime.saved_parts` knows
-    one count for all blocks.
+    and the last round matters less the more rounds there are.  (A resumed
+    pass loads only blocks saved whole: :func:`~.runtime.checkpointed`.)
 
     One task per block otherwise: under a dask.distributed client or the
     multiprocessing scheduler a block's tasks could run in different
@@ -162,7 +167,7 @@ def deal_blocks(statistics, layout: Layout, checkpoints: bool = False) -> Dealin
     n_blocks, threads = layout.n_blocks, runtime.local_threads()
     parts = even_parts(n_blocks, threads)
     tail_parts = min(threads, MAX_PARTS)
-    if checkpoints or tail_parts <= parts or n_blocks > TAIL_ROUNDS * threads:
+    if tail_parts <= parts or n_blocks > TAIL_ROUNDS * threads:
         return Dealing(parts, parts)
     return Dealing(parts, tail_parts, max(n_blocks - (threads - 1), 0))
 

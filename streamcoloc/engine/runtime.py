@@ -94,8 +94,9 @@ def pass_folder(session: Session | None, statistics, arrays, has_slices: bool) -
 
 
 def saved_parts(folder: Path | None) -> int | None:
-    """Parts per block of the checkpoints in ``folder`` (None when it holds
-    none): a resumed pass takes the interrupted run's, whatever its threads."""
+    """Part tasks per block of the checkpoints in ``folder`` (None when it
+    holds none): a resumed pass has as many, whatever its threads, so that
+    it finds their files."""
     names = [p.name for p in folder.glob("block-*.pkl")] if folder is not None else []
     if not names:
         return None
@@ -105,26 +106,33 @@ def saved_parts(folder: Path | None) -> int | None:
 
 def checkpointed(parts: list, folder: Path | None, session: Session | None,
                  per_block: int = 1) -> list:
-    """Replace the delayed record of each checkpointed block task (the
-    block's, or each of its ``per_block`` parts', in block order) by a load
-    of its file, and make the others save theirs: ``block-<b>.pkl``, or
-    ``block-<b>-part-<k>-of-<per_block>.pkl``.  Without a folder the parts
-    are returned unchanged."""
+    """Replace the delayed records of each checkpointed block (the block's
+    task, or its ``per_block`` part tasks, in block order) by loads of their
+    files, and make the others save theirs: ``block-<b>.pkl``, or
+    ``block-<b>-part-<k>-of-<per_block>.pkl``.  A block is loaded only when
+    all its parts were saved, all by one run: how a run deals a block's
+    regions to its parts may depend on its threads and on the order its
+    blocks ran in (:func:`~.passes.deal_blocks`), so a block saved in part
+    has its files removed and is computed again whole.  Without a folder
+    the parts are returned unchanged."""
     if folder is None:
         return parts
     folder.mkdir(parents=True, exist_ok=True)
     load, save = dask.delayed(_load, pure=False), dask.delayed(_save, pure=False)
     out = []
-    for index, part in enumerate(parts):
-        block, k = divmod(index, per_block)
-        path = folder / (f"block-{block}.pkl" if per_block == 1 else
-                         f"block-{block}-part-{k}-of-{per_block}.pkl")
-        if session.resume and path.exists():
-            session.loaded += 1
-            out.append(load(str(path)))
+    for block in range(len(parts) // per_block):
+        paths = [folder / (f"block-{block}.pkl" if per_block == 1 else
+                           f"block-{block}-part-{k}-of-{per_block}.pkl")
+                 for k in range(per_block)]
+        if session.resume and all(path.exists() for path in paths):
+            session.loaded += per_block
+            out += [load(str(path)) for path in paths]
         else:
-            session.computed += 1
-            out.append(save(part, str(path)))
+            for path in paths:
+                path.unlink(missing_ok=True)
+            session.computed += per_block
+            out += [save(part, str(path))
+                    for part, path in zip(parts[block * per_block:], paths)]
     return out
 
 

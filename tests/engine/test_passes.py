@@ -103,7 +103,8 @@ def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
     computed region by region, and under the synchronous and multiprocessing
     schedulers; else enough parts to share the blocks evenly among the
     threads, the last threads − 1 blocks to run in a part per thread (not
-    when checkpointing, nor beyond TAIL_ROUNDS rounds of blocks)."""
+    beyond TAIL_ROUNDS rounds of blocks); a resumed pass keeps the
+    interrupted run's part tasks per block."""
     from streamcoloc.engine.passes import TAIL_ROUNDS, Dealing, Layout, deal_blocks
     from streamcoloc.stats import extrema, moments
     from streamcoloc.stats.voxels import VoxelRules
@@ -119,7 +120,6 @@ def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
         assert deal_blocks(by_region, layout(2)) == Dealing(3, 3)  # 6 tasks on 3 threads
         assert deal_blocks(by_region, layout(6)) == Dealing(1, 3, 4)  # last 2 in 3 parts
         assert deal_blocks(by_region, layout(7)) == Dealing(2, 3, 5)
-        assert deal_blocks(by_region, layout(6), checkpoints=True) == Dealing(1, 1)
         assert deal_blocks(by_region, layout(3 * TAIL_ROUNDS)) == Dealing(1, 3, 3 * TAIL_ROUNDS - 2)
         assert deal_blocks(by_region, layout(3 * TAIL_ROUNDS + 1)) == Dealing(1, 1)
         assert deal_blocks(by_region, layout(2, labels=False)) == Dealing()
@@ -127,6 +127,9 @@ def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
                            layout(2)) == Dealing()
     with dask.config.set(scheduler="threads", num_workers=2):
         assert deal_blocks(by_region, layout(2)) == Dealing(1, 2, 1)
+    assert Dealing(2, 8, 9).with_layers(3) == Dealing(2, 3, 9)
+    assert Dealing(1, 2, 23).with_layers(8).layers == 8
+    assert Dealing(2, 2).with_layers(1) == Dealing(1, 1)
     for scheduler in ("synchronous", "processes"):
         with dask.config.set(scheduler=scheduler, num_workers=3):
             assert deal_blocks(by_region, layout(4)) == Dealing()
