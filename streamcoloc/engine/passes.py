@@ -105,25 +105,28 @@ class Dealing:
     """How many tasks a pass deals each block's regions to: ``parts``, and
     ``tail_parts`` for the blocks dealt after the first ``tail_from`` (in
     the order dask runs their label runs' tasks, which :meth:`next_parts`
-    counts).  Every block has :attr:`layers` part tasks; a block dealt to
-    fewer leaves the others empty (records of no region).  A region's
+    counts).  Every block has :attr:`layers` part tasks (at least
+    ``min_layers``); a block dealt to fewer leaves the others empty (records
+    of no region).  A region's
     record is the same whatever its block's dealing, so the results do not
     depend on the order."""
 
     parts: int = 1
     tail_parts: int = 1
     tail_from: int = 0
+    min_layers: int = 1
     dealt: itertools.count = field(default_factory=itertools.count, compare=False)
 
     @property
     def layers(self) -> int:
-        return max(self.parts, self.tail_parts)
+        return max(self.parts, self.tail_parts, self.min_layers)
 
     def with_layers(self, layers: int) -> "Dealing":
-        """The same dealing with ``layers`` part tasks per block (a resumed
-        pass's, to find the interrupted run's files): at most that many
-        parts, the last blocks in all of them."""
-        return Dealing(min(self.parts, layers), layers, self.tail_from)
+        """The same dealing in exactly ``layers`` part tasks per block (a
+        resumed pass's, to find the interrupted run's files): at most that
+        many parts, and empty part tasks up to it."""
+        return Dealing(min(self.parts, layers), min(self.tail_parts, layers), self.tail_from,
+                       layers)
 
     def next_parts(self) -> int:
         """Parts of the next block dealt (``next`` of a count: atomic in
@@ -134,10 +137,10 @@ class Dealing:
         """Pickled without its count (itertools objects cannot be pickled
         from Python 3.14 on): a copy counts afresh; only dask's threads,
         which share this one, deal blocks to several tasks."""
-        return Dealing, (self.parts, self.tail_parts, self.tail_from)
+        return Dealing, (self.parts, self.tail_parts, self.tail_from, self.min_layers)
 
     def __dask_tokenize__(self):
-        return "Dealing", self.parts, self.tail_parts, self.tail_from
+        return "Dealing", self.parts, self.tail_parts, self.tail_from, self.min_layers
 
 
 def deal_blocks(statistics, layout: Layout) -> Dealing:

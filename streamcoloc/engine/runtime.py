@@ -2,16 +2,17 @@
 
 A :class:`Session` (a context manager) sets, for every pass run inside it:
 
-* ``checkpoint``: a folder where each block's records (each part's, when a
-  block's regions are dealt to several tasks) are saved as soon as they are
-  computed (``<folder>/<pass token>/block-<index>.pkl``, written to a
-  temporary file and renamed, so a file is complete or absent).  With
-  ``resume=True`` blocks whose file exists are loaded instead of read and
-  recomputed (a resumed pass deals blocks into as many parts as the
-  interrupted run did, whatever its threads); the pass token hashes the
-  statistics' options, the dask names of the channels and label image and
-  the slice mode, so a checkpoint is never reused for other data or
-  options.
+* ``checkpoint``: a folder where each block's records (all its parts',
+  when its regions are dealt to several tasks) are saved in one file as
+  soon as they are computed (``<folder>/<pass token>/block-<index>.pkl``,
+  or ``block-<index>-of-<parts>.pkl``, written to a temporary file and
+  renamed, so a block's file is complete or absent and holds one dealing
+  of its regions).  With ``resume=True`` blocks whose file exists are
+  loaded instead of read and recomputed (a resumed pass has as many part
+  tasks per block as the interrupted run, whatever its threads); the pass
+  token hashes the statistics' options, the dask names of the channels and
+  label image and the slice mode, so a checkpoint is never reused for
+  other data or options.
   Records are merged in the same fixed order either way, so a resumed run
   gives identical results.  Under dask.distributed the folder must be
   visible to every worker.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import operator
 import os
 import pickle
 import shutil
@@ -96,7 +98,7 @@ def pass_folder(session: Session | None, statistics, arrays, has_slices: bool) -
 def saved_parts(folder: Path | None) -> int | None:
     """Part tasks per block of the checkpoints in ``folder`` (None when it
     holds none): a resumed pass has as many, whatever its threads, so that
-    it finds their files."""
+    it finds their files and merges as the interrupted run did."""
     names = [p.name for p in folder.glob("block-*.pkl")] if folder is not None else []
     if not names:
         return None
@@ -107,32 +109,32 @@ def saved_parts(folder: Path | None) -> int | None:
 def checkpointed(parts: list, folder: Path | None, session: Session | None,
                  per_block: int = 1) -> list:
     """Replace the delayed records of each checkpointed block (the block's
-    task, or its ``per_block`` part tasks, in block order) by loads of their
-    files, and make the others save theirs: ``block-<b>.pkl``, or
-    ``block-<b>-part-<k>-of-<per_block>.pkl``.  A block is loaded only when
-    all its parts were saved, all by one run: how a run deals a block's
-    regions to its parts may depend on its threads and on the order its
-    blocks ran in (:func:`~.passes.deal_blocks`), so a block saved in part
-    has its files removed and is computed again whole.  Without a folder
-    the parts are returned unchanged."""
+    task, or its ``per_block`` part tasks, in block order) by a load of its
+    file, and make the others save theirs: ``block-<b>.pkl``, or
+    ``block-<b>-of-<per_block>.pkl`` holding the records of all its parts,
+    saved once the last is computed.  One file per block: how a run deals a
+    block's regions to its parts may depend on its threads and on the order
+    its blocks ran in (:func:`~.passes.deal_blocks`), and a file per part
+    could mix two runs' dealings (a part saved late by an interrupted run,
+    beside parts of its resume).  ``session.loaded`` and
+    ``session.computed`` count blocks.  Without a folder the parts are
+    returned unchanged."""
     if folder is None:
         return parts
     folder.mkdir(parents=True, exist_ok=True)
     load, save = dask.delayed(_load, pure=False), dask.delayed(_save, pure=False)
+    part = dask.delayed(operator.getitem, pure=True)
     out = []
     for block in range(len(parts) // per_block):
-        paths = [folder / (f"block-{block}.pkl" if per_block == 1 else
-                           f"block-{block}-part-{k}-of-{per_block}.pkl")
-                 for k in range(per_block)]
-        if session.resume and all(path.exists() for path in paths):
-            session.loaded += per_block
-            out += [load(str(path)) for path in paths]
+        path = folder / (f"block-{block}.pkl" if per_block == 1 else
+                         f"block-{block}-of-{per_block}.pkl")
+        if session.resume and path.exists():
+            session.loaded += 1
+            records = load(str(path))
         else:
-            for path in paths:
-                path.unlink(missing_ok=True)
-            session.computed += per_block
-            out += [save(part, str(path))
-                    for part, path in zip(parts[block * per_block:], paths)]
+            session.computed += 1
+            records = save(parts[block * per_block:(block + 1) * per_block], str(path))
+        out += [part(records, k) for k in range(per_block)]
     return out
 
 

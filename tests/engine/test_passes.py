@@ -127,9 +127,11 @@ def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
                            layout(2)) == Dealing()
     with dask.config.set(scheduler="threads", num_workers=2):
         assert deal_blocks(by_region, layout(2)) == Dealing(1, 2, 1)
-    assert Dealing(2, 8, 9).with_layers(3) == Dealing(2, 3, 9)
-    assert Dealing(1, 2, 23).with_layers(8).layers == 8
-    assert Dealing(2, 2).with_layers(1) == Dealing(1, 1)
+    assert Dealing(2, 8, 9).with_layers(3) == Dealing(2, 3, 9, 3)
+    assert Dealing(2, 2).with_layers(1).layers == 1
+    resumed = Dealing(1, 2, 23).with_layers(8)  # the interrupted run's 8 part tasks
+    assert resumed.layers == 8 and resumed == Dealing(1, 2, 23, 8)
+    assert [Dealing(1, 1).with_layers(8).next_parts() for _ in range(3)] == [1, 1, 1]
     for scheduler in ("synchronous", "processes"):
         with dask.config.set(scheduler=scheduler, num_workers=3):
             assert deal_blocks(by_region, layout(4)) == Dealing()

@@ -123,9 +123,9 @@ def test_checkpoints_not_reused_for_other_data(tmp_path):
 def test_checkpoints_of_blocks_in_parts(tmp_path):
     """With a label image and 16 threads each block is eight part tasks
     (two regions' parts per block, the last 15 blocks to run dealt to eight),
-    each saved; a resume loads them all, on 16 threads or on 2 (it has as
-    many part tasks as the interrupted run), identical tables; other labels
-    are other data: nothing is loaded."""
+    saved in one file per block; a resume loads them all, on 16 threads or
+    on 2 (it has as many part tasks as the interrupted run), identical
+    tables; other labels are other data: nothing is loaded."""
     from streamcoloc.engine.passes import Dealing, Layout, deal_blocks
     from streamcoloc.stats import moments
 
@@ -143,13 +143,13 @@ def test_checkpoints_of_blocks_in_parts(tmp_path):
     with dask.config.set(scheduler="threads", num_workers=16):
         with Session(checkpoint=tmp_path / "ck") as first:
             expected = analyse()
-        assert first.computed == 8 * N_BLOCKS
-        assert len(list((tmp_path / "ck").rglob("block-*-part-*-of-8.pkl"))) == 8 * N_BLOCKS
+        assert first.computed == N_BLOCKS
+        assert len(list((tmp_path / "ck").rglob("block-*-of-8.pkl"))) == N_BLOCKS
     for threads in (16, 2):
         with dask.config.set(scheduler="threads", num_workers=threads), \
                 Session(checkpoint=tmp_path / "ck", resume=True) as session:
             pd.testing.assert_frame_equal(expected, analyse(), check_exact=True)
-        assert session.loaded == 8 * N_BLOCKS and session.computed == 0
+        assert session.loaded == N_BLOCKS and session.computed == 0
     other = labels[::-1].copy()
     fresh = analyse(other)
     with Session(checkpoint=tmp_path / "ck", resume=True) as session:
@@ -157,12 +157,14 @@ def test_checkpoints_of_blocks_in_parts(tmp_path):
     assert session.loaded == 0 and session.computed > 0
 
 
-def test_a_block_saved_in_part_is_computed_again_whole(tmp_path):
+def test_a_block_is_saved_whole_with_one_dealing_of_its_regions(tmp_path):
     """How a block's regions are dealt to its part tasks depends on the
-    threads and on the order the blocks ran in: a resume loads a block only
-    if all its parts were saved, else it removes the block's files and
-    computes all its parts again (they may be dealt otherwise): identical
-    tables, on 2 threads after a run on 3."""
+    threads and on the order the blocks ran in, so a block's parts are
+    saved together, in one file: each holds records of disjoint regions
+    that together are all the block's.  A resume on 2 threads after a run
+    on 3 computes only the block whose file is gone; identical tables."""
+    from streamcoloc.engine.runtime import _load
+
     a, b = _volume(tmp_path)
     labels = np.arange(8 * 60 * 40, dtype=np.int32).reshape(8, 60, 40) % 7
 
@@ -173,20 +175,19 @@ def test_a_block_saved_in_part_is_computed_again_whole(tmp_path):
     with dask.config.set(scheduler="threads", num_workers=3), \
             Session(checkpoint=tmp_path / "ck") as first:
         expected = analyse()
-    files = sorted((tmp_path / "ck").rglob("block-*-part-*.pkl"))
-    layers = first.computed // N_BLOCKS
-    assert layers == 3 and len(files) == 3 * N_BLOCKS
-    lost = next(f for f in files if f.name.startswith("block-5-part-1-"))
-    kept = [f for f in files if f.name.startswith("block-5-") and f != lost]
-    lost.unlink()
-    stale = {f: f.stat().st_mtime_ns for f in kept}
-    for f in kept:  # what another dealing's parts would be: detected only by the count
-        os.utime(f, ns=(1, 1))
+    files = sorted((tmp_path / "ck").rglob("block-*-of-3.pkl"))
+    assert first.computed == N_BLOCKS == len(files)
+    dealt = 0
+    for path in files:
+        ids = [set(part.item()[0].keys[:, 0].tolist()) for part in _load(str(path))]
+        assert sum(map(len, ids)) == len(set().union(*ids)) > 0  # disjoint, none lost
+        dealt += sum(1 for i in ids if i) > 1
+    assert dealt >= 1  # the last blocks to run in several non-empty parts
+    files[5].unlink()
     with dask.config.set(scheduler="threads", num_workers=2), \
             Session(checkpoint=tmp_path / "ck", resume=True) as session:
         pd.testing.assert_frame_equal(expected, analyse(), check_exact=True)
-    assert session.loaded == 3 * (N_BLOCKS - 1) and session.computed == 3
-    assert all(f.exists() and f.stat().st_mtime_ns != 1 for f in stale) and lost.exists()
+    assert session.loaded == N_BLOCKS - 1 and session.computed == 1 and files[5].exists()
 
 
 def test_without_resume_old_checkpoints_are_discarded(tmp_path):
