@@ -155,7 +155,8 @@ def deal_blocks(statistics, layout: Layout) -> Dealing:
     50 cells with every metric (4 blocks, 2 threads: the last one in 2
     parts) that measured 1.11x and 1.13x faster than one task per block
     (medians of 30 in-process alternations, two runs), every block in 2
-    parts 1.08x and 1.10x; bench_pixel prints the A/B.  Only for at most
+    parts 1.08x and 1.10x; bench_pixel prints the A/B (16 alternations in
+    a fresh process): 1.16x, 1.11x, 1.12x and 1.00x in four runs.  Only for at most
     :data:`TAIL_ROUNDS` rounds of blocks: each block then has a task per
     thread, most of them empty (~0.2 ms each with its share of a merge),
     and the last round matters less the more rounds there are.  (A resumed

@@ -51,9 +51,9 @@ _CURRENT: contextvars.ContextVar = contextvars.ContextVar("streamcoloc_session",
 class Session:
     """Checkpoint folder (None: no checkpoints), resume, progress display.
 
-    ``computed`` and ``loaded`` count the block tasks (blocks, or parts of
-    blocks) of this session's passes scheduled for computation and loaded
-    from checkpoints (for tests and provenance)."""
+    ``computed`` and ``loaded`` count the blocks of this session's passes
+    scheduled for computation and loaded from checkpoints (for tests and
+    provenance)."""
 
     checkpoint: Path | str | None = None
     resume: bool = False
