@@ -78,24 +78,30 @@ class _TaskCounter(Callback):
         self.counts[str(name).split("-")[0]] += 1
 
 
-@pytest.mark.parametrize("dtype", [np.uint16, np.float64])
-def test_block_regions_in_parts_give_identical_results(dtype):
-    """Three local threads: each block's label runs are found once and its
-    regions dealt to three tasks; every column is identical (floats too) to
-    the synchronous scheduler's one task per block."""
+@pytest.mark.parametrize("dtype, chunks, threads, chunk_tasks, blocks", [
+    # 2 x 2 x 2 blocks on 3 threads: every block's regions dealt to 3 tasks
+    (np.uint16, (3, 20, 25), 3, 8 * 3, 8),
+    # floats first take a pass with the (unsplit) extrema: one task per
+    # block, the runs' task fused into it by dask; then the tables in parts
+    (np.float64, (3, 20, 25), 3, 8 + 8 * 3, 8),
+    # 2 x 2 blocks on 2 threads: the last block to run dealt to 2 tasks
+    # (every block has 2 part tasks, 3 of them empty)
+    (np.uint16, (6, 20, 25), 2, 4 * 2, 4),
+])
+def test_block_regions_dealt_to_parts_give_identical_results(dtype, chunks, threads,
+                                                             chunk_tasks, blocks):
+    """Local threads: each block's label runs are found once and its
+    regions dealt to several tasks; every column is identical (floats too)
+    to the synchronous scheduler's one task per block."""
     a, b, labels = _volume(dtype)
-    chunks = (3, 20, 25)  # 2 x 2 x 2 blocks
     with dask.config.set(scheduler="synchronous"):
         whole_blocks = _run(a, b, labels, chunks, chunks)
     counter = _TaskCounter()
-    with dask.config.set(scheduler="threads", num_workers=3), counter:
+    with dask.config.set(scheduler="threads", num_workers=threads), counter:
         in_parts = _run(a, b, labels, chunks, chunks)
     pd.testing.assert_frame_equal(whole_blocks, in_parts, check_exact=True)
-    # Floats take a first pass with the (unsplit) extrema: one task per
-    # block, the runs' task fused into it by dask; then the tables in parts.
-    unsplit = 0 if np.dtype(dtype).kind == "u" else 8
-    assert counter.counts["chunk_task"] == unsplit + 8 * 3
-    assert counter.counts["regions_task"] == 8
+    assert counter.counts["chunk_task"] == chunk_tasks
+    assert counter.counts["regions_task"] == blocks
 
 
 def test_blocks_are_dealt_to_parts_only_where_they_are_exact_and_share_memory():
@@ -173,22 +179,6 @@ def test_dealing_pickles_without_its_count(monkeypatch):
     assert dealing.next_parts() == 1
     copy = pickle.loads(pickle.dumps(dealing))
     assert copy == dealing and [copy.next_parts() for _ in range(2)] == [1, 2]
-
-
-def test_a_tail_of_parts_gives_identical_results():
-    """Four blocks on two threads: the last block to run is dealt to two
-    tasks (every block has two part tasks, three of them empty); every
-    column is identical to one task per block."""
-    a, b, labels = _volume(np.uint16)
-    chunks = (6, 20, 25)  # 2 x 2 blocks
-    with dask.config.set(scheduler="synchronous"):
-        whole_blocks = _run(a, b, labels, chunks, chunks)
-    counter = _TaskCounter()
-    with dask.config.set(scheduler="threads", num_workers=2), counter:
-        tail = _run(a, b, labels, chunks, chunks)
-    pd.testing.assert_frame_equal(whole_blocks, tail, check_exact=True)
-    assert counter.counts["chunk_task"] == 4 * 2
-    assert counter.counts["regions_task"] == 4
 
 
 @pytest.mark.parametrize("blocks, threads, parts", [
