@@ -137,7 +137,8 @@ def kendall(table, s=None):
     exact_sums = n < EXACT_N
     if s is None:
         s = _concordance(table.cells, table.shape[1],
-                         table.counts.astype(np.int64 if exact_sums else np.float64, copy=False))
+                         table.counts.astype(np.int64 if exact_sums else np.float64, copy=False),
+                         DENSE_SPAN)
     s = int(s) if exact_sums else float(s)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
@@ -157,10 +158,11 @@ def kendall(table, s=None):
 COLUMN_BLOCK = 64
 #: :func:`_concordance` sums a row's whole span when it holds more than one
 #: cell per DENSE_SPAN columns, else walks from cell to cell.  Against the
-#: walk alone (bee49bf), medians of 15 alternations: 1.43x faster on the
-#: tables of bench_pixel's 50 cells (rows filled ~1/3), 1.53x on bands
-#: filled ~1/10, the same on 12-bit noise (~2 cells per row); 4, 8 and 16
-#: gave 1.26x, 1.36x, 1.39x and 0.94x, 0.99x, 1.51x on the first two.
+#: walk alone, medians of 15 alternations: 1.43x faster on the tables of
+#: bench_pixel's 50 cells (rows filled ~1/3), 1.53x on bands filled ~1/10,
+#: the same on 12-bit noise (~2 cells per row); 4, 8 and 16 gave 1.26x,
+#: 1.36x, 1.39x and 0.94x, 0.99x, 1.51x on the first two.
+#: benchmarks/bench_kendall.py prints the ratio on synthetic bands.
 DENSE_SPAN = 32
 
 
@@ -189,12 +191,12 @@ def concordances(tables: list):
 def _concordances(cells, n_columns, counts):
     s = np.empty(len(cells), np.int64)
     for k in range(len(cells)):
-        s[k] = _concordance(cells[k], n_columns[k], counts[k])
+        s[k] = _concordance(cells[k], n_columns[k], counts[k], DENSE_SPAN)
     return s
 
 
 @numba.njit(nogil=True, cache=True)
-def _concordance(cells, n_columns, counts):
+def _concordance(cells, n_columns, counts, dense_span):
     """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (row-major
     indices, ascending): C_ij (D_ij) counts the voxels in rows i' > i and
     columns j' > j (j' < j).
@@ -204,8 +206,8 @@ def _concordance(cells, n_columns, counts):
     columns.  For a row spanning columns j0..j1, D at j0 is the blocks
     before j0 plus the columns of its block before it.  D at the row's other
     cells is a running sum of T: over every column of the span in one loop
-    without branches when the row fills more than 1/:data:`DENSE_SPAN` of
-    it (a correlated row is a band around the diagonal; walking the gaps
+    without branches when the row fills more than 1/``dense_span`` of it
+    (:data:`DENSE_SPAN`) (a correlated row is a band around the diagonal; walking the gaps
     from cell to cell takes a jump mispredicted at most cells), else from
     cell to cell, whole blocks across long gaps (sparse rows of
     uncorrelated or wide-ranged data, where the span is many times the
@@ -226,7 +228,7 @@ def _concordance(cells, n_columns, counts):
             start -= 1
         lo, hi = cells[start] - first, cells[end - 1] - first
         before = _columns_sum(column_total, block_total, 0, lo)
-        if hi - lo < DENSE_SPAN * (end - start):
+        if hi - lo < dense_span * (end - start):
             for j in range(lo, hi + 1):
                 before_at[j] = before
                 before += column_total[j]

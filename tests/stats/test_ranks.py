@@ -45,7 +45,8 @@ def test_concordance_equals_the_pair_count(width, kind):
     wide; rows as bands (near cells: column by column) or scattered over the
     whole width (far cells: whole blocks), the first and last columns
     filled: S = Σ over cell pairs of both counts × sign(Δrow)·sign(Δcolumn),
-    counted directly (int64 and float64 counts)."""
+    counted directly (int64 and float64 counts), with rows dealt to the
+    span's sum and the walk as DENSE_SPAN says, all walked and all summed."""
     rng = np.random.default_rng(width)
     rows = 30
     table = np.zeros((rows, width), np.int64)
@@ -61,8 +62,10 @@ def test_concordance_equals_the_pair_count(width, kind):
     h = table[i, j]
     expected = int((h[:, None] * h[None, :] * np.sign(i[None, :] - i[:, None])
                     * np.sign(j[None, :] - j[:, None])).sum()) // 2
-    assert ranks._concordance(cells.cells, width, cells.counts) == expected
-    assert ranks._concordance(cells.cells, width, cells.counts.astype(np.float64)) == expected
+    for dense_span in (ranks.DENSE_SPAN, 0, 2**40):  # as set; rows walked; spans summed
+        assert ranks._concordance(cells.cells, width, cells.counts, dense_span) == expected
+        assert ranks._concordance(cells.cells, width, cells.counts.astype(np.float64),
+                                  dense_span) == expected
 
 
 def test_concordances_of_many_tables_in_one_sweep():
@@ -84,7 +87,8 @@ def test_concordances_of_many_tables_in_one_sweep():
     assert found[3] is None
     found = found[:3] + found[4:]
     for table, s, (a, b) in zip(tables, found, samples):
-        assert s == ranks._concordance(table.cells, table.shape[1], table.counts)
+        assert s == ranks._concordance(table.cells, table.shape[1], table.counts,
+                                       ranks.DENSE_SPAN)
         assert ranks.kendall(table, s) == ranks.kendall(table)
         tau, p = ranks.kendall(table, s)
         expected = stats.kendalltau(a, b, method="asymptotic")
