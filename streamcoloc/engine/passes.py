@@ -107,9 +107,8 @@ class Dealing:
     the order dask runs their label runs' tasks, which :meth:`next_parts`
     counts).  Every block has :attr:`layers` part tasks (at least
     ``min_layers``); a block dealt to fewer leaves the others empty (records
-    of no region).  A region's
-    record is the same whatever its block's dealing, so the results do not
-    depend on the order."""
+    of no region).  A region's record is the same whatever its block's
+    dealing, so the results do not depend on the order."""
 
     parts: int = 1
     tail_parts: int = 1
@@ -156,8 +155,8 @@ def deal_blocks(statistics, layout: Layout) -> Dealing:
     parts) that measured 1.11x and 1.13x faster than one task per block
     (medians of 30 in-process alternations, two runs), every block in 2
     parts 1.08x and 1.10x; bench_pixel prints the A/B (16 alternations in
-    a fresh process): 1.16x, 1.11x, 1.12x and 1.00x in four runs.  Only for at most
-    :data:`TAIL_ROUNDS` rounds of blocks: each block then has a task per
+    a fresh process): 1.16x, 1.11x, 1.12x and 1.00x in four runs.  Only for
+    at most :data:`TAIL_ROUNDS` rounds of blocks: each block then has a task per
     thread, most of them empty (~0.2 ms each with its share of a merge),
     and the last round matters less the more rounds there are.  (A resumed
     pass loads only blocks saved whole: :func:`~.runtime.checkpointed`.)

@@ -583,7 +583,7 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
         offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift, plain, where, rows,
                                regions.ids.size, scratch, cells, counts, PREFETCH_RUNS)
         for buffer in (cells, counts):  # shrunk in place (realloc; no other reference
-            buffer.resize(offsets[-1], refcheck=False)  # exists): copies took ~5 ms a block
+            buffer.resize(offsets[-1], refcheck=False)  # exists), not copied to their cells
         tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
                              (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
         fits = _joint_fits(rows, len(cells), options.max_cells)
