@@ -112,17 +112,15 @@ class JointTable:
     def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
         """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,
         as doubles): see :func:`icq_from_counts`.  The voxels are counted
-        by the signs of their row and column (sign + 1 as keys: a 3 × 3 grid,
-        :func:`~.sums.keyed_counts`)."""
+        by the signs of their row and column (sign + 1 as keys: a 3 × 3 grid)."""
         sign_a = np.sign(self.axis_a.data(self.axis_a.lo + np.arange(self.table.shape[0]))
                          - mean_a)
         sign_b = np.sign(self.axis_b.data(self.axis_b.lo + np.arange(self.table.shape[1]))
                          - mean_b)
         if not (np.isfinite(sign_a).all() and np.isfinite(sign_b).all()):
             return icq_from_counts(0, 0, self.n, convention)  # a NaN mean: no product counts
-        count = sums.keyed_counts(self.table.cells, self._cells, self.table.shape[1],
-                                  sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1, 3,
-                                  9).reshape(3, 3)  # [sign_a + 1, sign_b + 1]
+        count = self._keyed(sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1,
+                            sums.GRID, 3, 9)[:, 0].reshape(3, 3)  # [sign_a + 1, sign_b + 1]
         return icq_from_counts(int(count[0, 0] + count[2, 2]),
                                int(count[1].sum() + count[:, 1].sum() - count[1, 1]), self.n,
                                convention)

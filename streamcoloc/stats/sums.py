@@ -105,19 +105,6 @@ def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, 
     return np.stack(Sums.of_cells(counts, i + lo_a, j + lo_b, group, n_groups), axis=1)
 
 
-def keyed_counts(cells, counts, width_b: int, key_a, key_b, n_keys_b: int,
-                 n_groups: int) -> np.ndarray:
-    """(n_groups,) int64 voxel counts of joint-table cells (ascending) in the
-    sets of :func:`keyed_sums` with ``how`` = GRID (cell ``i·width_b + j``
-    in set ``key_a[i]·n_keys_b + key_b[j]``), when only the counts are
-    needed: one add per cell instead of six sums."""
-    key_a, key_b = np.asarray(key_a, np.int64), np.asarray(key_b, np.int64)
-    if not _keys_in_range(key_a, key_b, GRID, n_keys_b, n_groups):
-        raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
-    return _keyed_counts(cells, np.asarray(counts).astype(np.int64, copy=False), width_b,
-                         key_a, key_b, n_keys_b, n_groups)
-
-
 def suffix_pearson(sums: np.ndarray):
     """``(r, n)`` of the voxels of the sets after g, for every g but the
     last, from (n_groups, 6) sums (:func:`keyed_sums`): :func:`pearson` of
@@ -237,25 +224,6 @@ def _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
         syy += c * y * y
     if current >= 0:
         _flush_run(out[current], lo_a + row, n, sy, syy)
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def _keyed_counts(cells, counts, width_b, key_a, key_b, n_keys_b, n_groups):
-    """Consecutive cells mostly share their set: a run's count is kept in a
-    register and added once (adding each cell's to memory waits on the
-    previous add to the same set)."""
-    out = np.zeros(n_groups, np.int64)
-    i, first = -1, 0
-    current, n = 0, np.int64(0)
-    for k in range(cells.size):
-        i, first = cell_row(cells[k], width_b, i, first)
-        g = key_a[i] * n_keys_b + key_b[cells[k] - first]
-        if g != current:
-            out[current] += n
-            current, n = g, np.int64(0)
-        n += counts[k]
-    out[current] += n
     return out
 
 

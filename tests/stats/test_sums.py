@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from streamcoloc.stats.sums import GRID, LARGER, SMALLER, Sums, keyed_counts, keyed_sums, \
-    pearson, suffix_pearson
+from streamcoloc.stats.sums import GRID, LARGER, SMALLER, Sums, keyed_sums, pearson, \
+    suffix_pearson
 
 
 def reference(counts, a, b, group, n_groups):
@@ -73,21 +73,6 @@ def test_pearson_and_suffix_pearson_round_like_python_integers(big):
             r, voxels = suffix_pearson(words)  # int64 (Numba) and object (Python) sums
             np.testing.assert_array_equal(r, _python_pearson(after))
             np.testing.assert_array_equal(voxels, [float(v) for v in after.n])
-
-
-def test_keyed_counts_are_the_counts_of_keyed_sums():
-    rng = np.random.default_rng(5)
-    width_a, width_b = 30, 20
-    cells = np.sort(rng.choice(width_a * width_b, 250, replace=False))
-    counts = rng.integers(1, 2**40, cells.size)
-    key_a, key_b = rng.integers(0, 4, width_a), rng.integers(0, 3, width_b)
-    expected = [0] * 12
-    for cell, count in zip(cells.tolist(), counts.tolist()):
-        expected[key_a[cell // width_b] * 3 + key_b[cell % width_b]] += count
-    got = keyed_counts(cells, counts, width_b, key_a, key_b, 3, 12)
-    assert got.dtype == np.int64 and got.tolist() == expected
-    with pytest.raises(ValueError, match="beyond"):
-        keyed_counts(cells, counts, width_b, key_a, key_b, 2, 12)
 
 
 @pytest.mark.parametrize("how", [GRID, LARGER, SMALLER])
