@@ -7,7 +7,9 @@ Read plan (the fewest reads of the data for the metrics requested):
   every (region, slice, pair) (:mod:`.stats.histograms`); everything else is
   derived from them.  When the joint tables would exceed their memory budget
   only marginal histograms are kept and a second read accumulates the joint
-  quantities voxel by voxel (:mod:`.stats.pairstats`), Coloc 2's Pearson
+  quantities voxel by voxel (:mod:`.stats.pairstats`; very many rows of
+  wide value ranges take one such read per batch of rows within
+  :data:`WIDE_READ_BYTES`), Coloc 2's Pearson
   above its Costes thresholds included (a cut-off table of the strictly-
   above gates).  A third read at the thresholds found gives what those
   tables do not: Pearson below/above for CellProfiler's and JACoP's walks,
@@ -55,6 +57,13 @@ THREADED_ROW_CELLS = 50_000
 #: Derived coefficients defined for non-negative intensities only: NaN for a
 #: (region, slice, pair) with negative values (as the moment-based ones).
 NONNEGATIVE_ONLY = ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
+#: Memory budget (bytes) of one per-voxel read's row plans and merged
+#: tables: per row and value of its range, ranks and Costes cut-offs (one
+#: int64 word each); per staircase cell, its gates and, per cell that holds
+#: voxels, the exact words of its sums (:mod:`.stats.pairstats`).  A row of
+#: full-range 16-bit data takes up to ~10 MiB.  The rows go to as many reads
+#: as keep each within it (a row alone may exceed it).
+WIDE_READ_BYTES = 2**30
 
 
 @dataclass(frozen=True)
@@ -326,32 +335,40 @@ class _Context:
 
     # ------------------------------------------------------------------ wide
     def from_wide(self, layout: Layout) -> int:
-        """Derive everything from the marginals and a per-voxel read; returns
-        the number of reads added."""
+        """Derive everything from the marginals and per-voxel reads; returns
+        the number of reads added.  The rows are read in batches whose plans
+        and tables fit :data:`WIDE_READ_BYTES` (one batch, hence one read
+        and at most one refinement read, unless there are very many wide
+        rows; a note then gives the number of batches)."""
         request = self.request
-        plan = _WidePlan(self)
-        if not plan.flags.any() and all(w is None for w in plan.walks) \
-                and "kendall" not in request.metrics:
-            return 0  # the marginals gave everything (thresholds alone)
-        statistics = [pairstats.statistic(plan.finish(), self.options)]
         kendall = self._kendall_options() if "kendall" in request.metrics else None
-        if kendall is not None:
-            statistics.append(histograms.statistic(kendall))
-        results = run_pass(statistics, layout)
-        reads = 1
-        if kendall is not None:
-            self._kendall(results[1])
-        refine = []
-        for number, row in enumerate(self.rows):
-            gates = plan.derive(number, row, results[0])
-            if gates is not None and request.wanted() - plan.done[number]:
-                refine.append((number, row, gates))
-        if refine:
-            second = _WidePlan(self, gated_only=refine)
-            (record,) = run_pass([pairstats.statistic(second.finish(), self.options)], layout)
+        extra = [histograms.statistic(kendall)] if kendall is not None else []
+        reads, refine = 0, []
+        for plan in _WidePlan.batches(self, [(row, None) for row in self.rows]):
+            if not plan.flags.any() and all(w is None for w in plan.walks) and not extra:
+                continue  # the marginals gave everything (thresholds alone)
+            results = run_pass([pairstats.statistic(plan.finish(), self.options)] + extra,
+                               layout)
             reads += 1
-            for number, row, gates in refine:
-                second.derive_gated(number, row, record, gates, skip=plan.done[number])
+            if extra:
+                self._kendall(results[1])
+                extra = []
+            for number, row in enumerate(plan.rows):
+                gates = plan.derive(number, row, results[0])
+                if gates is not None and request.wanted() - plan.done[number]:
+                    refine.append((row, gates, plan.done[number]))
+        if reads > 1:
+            self.notes.append(
+                f"the per-voxel tables of {len(self.rows)} rows exceed the memory budget of one "
+                f"read (WIDE_READ_BYTES = {WIDE_READ_BYTES:,} bytes): they took {reads} reads")
+        first = 0
+        for plan in _WidePlan.batches(self, [(row, gates) for row, gates, _ in refine],
+                                      gated=True):
+            (record,) = run_pass([pairstats.statistic(plan.finish(), self.options)], layout)
+            reads += 1
+            for number, (row, gates, done) in enumerate(refine[first:first + len(plan.rows)]):
+                plan.derive_gated(number, row, record, gates, skip=done)
+            first += len(plan.rows)
         return reads
 
     def _kendall_options(self) -> histograms.HistogramOptions | None:
@@ -386,10 +403,14 @@ class _Context:
         if shift:
             collapsed = sum(any(lo < hi and lo >> shift == hi >> shift for lo, hi in (
                 (r.axis_a.lo, r.axis_a.hi), (r.axis_b.lo, r.axis_b.hi))) for r in self.rows)
+            exact_cells = binned_cells(0)
+            limit = f"the budget of {self.request.max_cells} cells" if np.minimum(
+                exact_cells, n).sum() > self.request.max_cells else (
+                f"{histograms.MAX_ROW_CELLS} cells in the dense extent of "
+                f"{int((exact_cells > histograms.MAX_ROW_CELLS).sum())} of them")
             self.notes.append(
-                f"kendall: the exact joint tables of {len(self.rows)} rows exceed the budget of "
-                f"{self.request.max_cells} cells; tau-b is that of the values binned by "
-                f"{2**shift} (approximate)" + (
+                f"kendall: the exact joint tables of {len(self.rows)} rows exceed {limit}; "
+                f"tau-b is that of the values binned by {2**shift} (approximate)" + (
                     f"; {collapsed} of them have a channel's values in one bin: their tau-b is NaN"
                     if collapsed else ""))
         n_channels = len(self.type_ranges)
@@ -407,13 +428,22 @@ class _Context:
 
 
 class _WidePlan:
-    """Per-row inputs of a per-voxel read, and the derivations after it."""
+    """Per-row inputs of a per-voxel read of a batch of rows, and the
+    derivations after it (``number``: a row's position in the batch)."""
 
-    def __init__(self, context: _Context, gated_only=None):
+    @classmethod
+    def batches(cls, context: _Context, pending: list, gated: bool = False):
+        """Plans of consecutive batches of ``pending`` ((row, gates) pairs,
+        gates None unless ``gated``: the sums at known gates only), each
+        holding as many rows as fit :data:`WIDE_READ_BYTES` (at least one)."""
+        while pending:
+            plan = cls(context, pending, gated)
+            pending = pending[len(plan.rows):]
+            yield plan
+
+    def __init__(self, context: _Context, pending: list, gated: bool = False):
         self.context = context
-        request = context.request
-        rows = context.rows
-        n_rows = len(rows)
+        n_rows = len(pending)
         self.lo = np.zeros((n_rows, 4), np.int64)
         self.flags = np.zeros(n_rows, np.int64)
         self.means = np.zeros((n_rows, 2))
@@ -428,50 +458,71 @@ class _WidePlan:
         self.walks = [None] * n_rows
         self.fixed = [None] * n_rows
         self.done = [set() for _ in range(n_rows)]  # columns the Costes tables gave
-        self._sizes = {"ranks": 0, "cuts": 0, "dense": 0}
-        for number, row in enumerate(rows):
+        self._sizes = {"ranks": 0, "cuts": 0, "dense": 0, "tables": 0}  # int64 words
+        self.rows = []
+        for number, (row, gates) in enumerate(pending):
+            before = ({name: len(getattr(self, name)) for name in ("ranks", "cuts", "dense")},
+                      dict(self._sizes))
             self.lo[number] = (row.axis_a.lo, row.axis_b.lo, row.axis_a.hi, row.axis_b.hi)
-        selected = gated_only if gated_only is not None else [
-            (number, row, None) for number, row in enumerate(rows)]
-        for number, row, gates in selected:
             counts_a, counts_b = context._marginals(row)
-            if gated_only is not None:
+            if gated:
                 self._gated(number, row, gates, counts_a, counts_b)
-                continue
-            if "srcc" in request.metrics:
-                self.flags[number] |= 1 | (64 if counts_a.sum() <= pairstats.EXACT_RANK_N else 0)
-                self.rank_off[number] = (self._append("ranks", ranks.centred_ranks(counts_a)),
-                                         self._append("ranks", ranks.centred_ranks(counts_b)))
-            if "icq" in request.metrics:
-                self.flags[number] |= 2
-                self.means[number] = (
-                    context.m.mean_a[row.key, row.pair] / row.axis_a.step - row.axis_a.base,
-                    context.m.mean_b[row.key, row.pair] / row.axis_b.step - row.axis_b.base)
-            if not request.thresholded:
-                continue
-            if request.costes_method is not None:
-                walk = context.walk(request.costes_method, row)
-                self.walks[number] = walk
-                if walk.staircase is not None:
-                    self.flags[number] |= 4
-                    self.cut_kind[number] = 1 if walk.staircase.kind == "or" else 2
-                    self.cut_cells[number] = len(walk.staircase.gate_a)
-                    values_a = np.arange(row.axis_a.lo, row.axis_a.hi + 1)
-                    values_b = np.arange(row.axis_b.lo, row.axis_b.hi + 1)
-                    self.cut_off[number, :2] = (
-                        self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
-                        self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
-                    if walk.above is not None and "pcc_above" in request.wanted():
-                        self.flags[number] |= 8
-                        self.cut_off[number, 2:] = (
-                            self._append("cuts", walk.above.cutoffs(values_a, "a")),
-                            self._append("cuts", walk.above.cutoffs(values_b, "b")))
             else:
-                t_a, t_b = context._fixed_thresholds(row)
-                self.fixed[number] = (t_a, t_b)
-                gates = context._resolved(row, None, t_a, t_b)
-                if gates is not None and request.wanted():
-                    self._gated(number, row, gates, counts_a, counts_b)
+                self._plan(number, row, counts_a, counts_b)
+            if self.rows and 8 * sum(self._sizes.values()) > WIDE_READ_BYTES:
+                for name, size in before[0].items():  # the next batch's first row
+                    del getattr(self, name)[size:]
+                self._sizes = before[1]
+                break
+            self.rows.append(row)
+        for name in ("lo", "flags", "means", "gates", "dense_top", "rank_off", "cut_off",
+                     "cut_kind", "cut_cells", "dense_off", "walks", "fixed", "done"):
+            setattr(self, name, getattr(self, name)[:len(self.rows)])
+
+    def _plan(self, number: int, row: _Row, counts_a, counts_b):
+        context, request = self.context, self.context.request
+        if "srcc" in request.metrics:
+            self.flags[number] |= 1 | (64 if counts_a.sum() <= pairstats.EXACT_RANK_N else 0)
+            self.rank_off[number] = (self._append("ranks", ranks.centred_ranks(counts_a)),
+                                     self._append("ranks", ranks.centred_ranks(counts_b)))
+        if "icq" in request.metrics:
+            self.flags[number] |= 2
+            self.means[number] = (
+                context.m.mean_a[row.key, row.pair] / row.axis_a.step - row.axis_a.base,
+                context.m.mean_b[row.key, row.pair] / row.axis_b.step - row.axis_b.base)
+        if not request.thresholded:
+            return
+        if request.costes_method is None:
+            t_a, t_b = context._fixed_thresholds(row)
+            self.fixed[number] = (t_a, t_b)
+            gates = context._resolved(row, None, t_a, t_b)
+            if gates is not None and request.wanted():
+                self._gated(number, row, gates, counts_a, counts_b)
+            return
+        walk = context.walk(request.costes_method, row)
+        self.walks[number] = walk
+        if walk.staircase is None:
+            return
+        self.flags[number] |= 4
+        self.cut_kind[number] = 1 if walk.staircase.kind == "or" else 2
+        self.cut_cells[number] = len(walk.staircase.gate_a)
+        values_a = np.arange(row.axis_a.lo, row.axis_a.hi + 1)
+        values_b = np.arange(row.axis_b.lo, row.axis_b.hi + 1)
+        self.cut_off[number, :2] = (
+            self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
+            self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
+        # the staircase's gates and its merged tables: six sums and two Manders
+        # sums, two words each, per cell that holds voxels (then the above's)
+        voxels = int(context.record.extents[row.index, histograms.N])
+        cells = self.cut_cells[number] + 1
+        self._sizes["tables"] += 2 * cells + 2 * 8 * min(cells, voxels)
+        if walk.above is not None and "pcc_above" in request.wanted():
+            self.flags[number] |= 8
+            self.cut_off[number, 2:] = (
+                self._append("cuts", walk.above.cutoffs(values_a, "a")),
+                self._append("cuts", walk.above.cutoffs(values_b, "b")))
+            cells = len(walk.above.gate_a) + 1
+            self._sizes["tables"] += 2 * cells + 2 * 6 * min(cells, voxels)
 
     def _gated(self, number, row, gates, counts_a, counts_b):
         self.flags[number] |= 16
@@ -491,14 +542,18 @@ class _WidePlan:
         return offset
 
     def finish(self) -> pairstats.RowPlan:
-        def flat(parts, dtype):
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(1, dtype)
+        """The read's :class:`~.stats.pairstats.RowPlan`; the per-row lookup
+        tables move into it (the derivations do not need them)."""
+        def flat(name):
+            parts = getattr(self, name)
+            setattr(self, name, None)
+            return np.concatenate(parts).astype(np.int64, copy=False) if parts \
+                else np.zeros(1, np.int64)
 
         return pairstats.RowPlan(
-            self.context.record.keys, self.lo, self.flags, self.rank_off,
-            flat(self.ranks, np.int64), self.means, self.cut_off, flat(self.cuts, np.int64),
-            self.cut_kind, self.gates, self.dense_off,
-            flat(self.dense, np.int64), self.dense_top)
+            self.context.record.keys[[row.index for row in self.rows]], self.lo, self.flags,
+            self.rank_off, flat("ranks"), self.means, self.cut_off, flat("cuts"), self.cut_kind,
+            self.gates, self.dense_off, flat("dense"), self.dense_top)
 
     # -- after the read ----------------------------------------------------------
     def derive(self, number: int, row: _Row, record: pairstats.PairStatsRecord):
@@ -528,11 +583,7 @@ class _WidePlan:
             result = walk.replay(None)
             context._resolved(row, result, result.threshold_a, result.threshold_b)
             return None
-        cells = self.cut_cells[number]
-        first, bins_words, tm_words, first_above, above_words = tables
-        tm = np.zeros((2, cells + 1), dtype=object)
-        tm[:, first:first + tm_words[0].shape[1]] = _words(tm_words)
-        per_cell = _cell_sums(bins_words, first, cells)
+        per_cell = _cell_sums(tables.below, self.cut_cells[number])
         below = Sums(*(x[:-1] for x in per_cell.suffix()))
         result = walk.replay((pearson(below), np.asarray(below.n, dtype=np.float64)))
         gates = context._resolved(row, result, result.threshold_a, result.threshold_b)
@@ -544,8 +595,8 @@ class _WidePlan:
         sums = ThresholdSums(
             row.axis_a, row.axis_b, _tail(counts_a, row.axis_a, row.axis_a.lo),
             _tail(counts_b, row.axis_b, row.axis_b.lo),
-            float(tm[0, :cell + 1].sum()) * row.axis_a.step,
-            float(tm[1, :cell + 1].sum()) * row.axis_b.step,
+            float(_up_to(tables.manders_a, cell)) * row.axis_a.step,
+            float(_up_to(tables.manders_b, cell)) * row.axis_b.step,
             _tail(counts_a, row.axis_a, gates[0]), _tail(counts_b, row.axis_b, gates[1]))
         if walk.staircase.kind == "or":  # the both-above set is the complement
             total = [x.sum() for x in per_cell]
@@ -553,7 +604,7 @@ class _WidePlan:
             sums.both = Sums(*(np.array([t - x[cell]], dtype=object)
                                for t, x in zip(total, below)))
             done = {"tm1", "tm2", "pcc_below", "overlap", "k1", "k2"}
-            not_above = _above_complement(walk, gates[2:], row, first_above, above_words)
+            not_above = _above_complement(walk, gates[2:], row, tables.above)
             if not_above is not None:  # the above set is the complement
                 sums.above = Sums(*(np.array([t - x], dtype=object)
                                     for t, x in zip(total, not_above)))
@@ -590,26 +641,32 @@ class _WidePlan:
             sums, self.context.request.convention).items() if c in wanted})
 
 
-def _cell_sums(words, first: int, n_cells: int) -> Sums:
-    """The six sums per cut-off index 0…``n_cells`` of a Costes table whose
-    words start at index ``first`` (Python integers)."""
+def _cell_sums(table: pairstats.CutTable, n_cells: int) -> Sums:
+    """The six sums per cut-off index 0…``n_cells`` of a Costes table, as
+    Python integers."""
     bins = np.zeros((n_cells + 1, 6), dtype=object)
-    bins[first:first + words[0].shape[0]] = _words(words)
+    bins[table.at(0)] = _words((table.hi, table.lo))
     return Sums(*(bins[:, i] for i in range(6)))
 
 
-def _above_complement(walk: Walk, gates, row: _Row, first: int, words):
+def _up_to(table: pairstats.CutTable, cell: int) -> int:
+    """Σ of a one-field Costes table over the cut-off indices ≤ ``cell``
+    (the sums of its words: exact in int64 below 2**94)."""
+    k = table.entries_up_to(cell)
+    return int(table.hi[:k].sum()) * 2**32 + int(table.lo[:k].sum())
+
+
+def _above_complement(walk: Walk, gates, row: _Row, table):
     """The six sums of ``a < gates[0] and b < gates[1]`` (the strictly-above
-    gates) from the cut-off table of the walk's above staircase (words over
-    cells ``first``…), or None without the table or when the gate pair is
-    not on the staircase."""
-    if words is None:
+    gates) from the cut-off table of the walk's above staircase, or
+    None without the table or when the gate pair is not on the staircase."""
+    if table is None:
         return None
     staircase = walk.above
     cell = int(staircase.cells([row.axis_a.clamp(gates[0])], [row.axis_b.clamp(gates[1])])[0])
     if cell < 0:
         return None
-    return [x[cell + 1:].sum() for x in _cell_sums(words, first, len(staircase.gate_a))]
+    return [x[cell + 1:].sum() for x in _cell_sums(table, len(staircase.gate_a))]
 
 
 def _ints(record, number: int) -> list:

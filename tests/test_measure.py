@@ -73,6 +73,7 @@ def test_kendall_over_budget_is_binned_and_said():
         binned = streamcoloc.analyse_pairwise(a, b, label_mask=labels, slice_axis=0,
                                               metrics=["kendall"], max_table_cells=occupied - 1)
     assert binned.attrs["tables"] == "wide" and binned.attrs["notes"]
+    assert f"exceed the budget of {occupied - 1} cells" in binned.attrs["notes"][0]
     factor = int(binned.attrs["notes"][0].split("binned by ")[1].split()[0])
     assert factor > 1 and factor & (factor - 1) == 0
     shift = factor.bit_length() - 1
@@ -263,6 +264,17 @@ def test_rwc_is_exact_whatever_the_chunking_and_the_path(kind):
     pd.testing.assert_frame_equal(one, joint, check_exact=True)
 
 
+def test_kendall_binned_for_a_wide_row_extent_says_so():
+    """Full-range 16-bit values: few joint cells, but a row's dense extent
+    (65536**2) exceeds MAX_ROW_CELLS; the note names that limit, not the
+    cell budget."""
+    rng = np.random.default_rng(2)
+    a, b = (rng.integers(0, 65536, (1, 20, 20)).astype(np.uint16) for _ in range(2))
+    with pytest.warns(streamcoloc.ColocWarning, match="cells in the dense extent of 1 of them"):
+        table = streamcoloc.analyse_pairwise(a, b, metrics=["kendall"])
+    assert table.attrs["tables"] == "wide" and "budget" not in table.attrs["notes"][0]
+
+
 def test_kendall_with_more_rows_than_the_budget_is_nan_and_said():
     """More rows than ``max_table_cells``: no binning fits (each row needs
     at least one cell), so tau-b is NaN with a note; the binning stops at
@@ -305,3 +317,34 @@ def test_kendall_binning_says_which_rows_it_leaves_undefined():
         table = streamcoloc.analyse_pairwise(a, b, label_mask=labels, slice_axis=0,
                                              metrics=["kendall"], max_table_cells=40)
     assert np.isfinite(table["kendall"][0]) and np.isnan(table["kendall"][1])
+
+
+def test_wide_rows_are_read_in_batches_within_the_memory_budget(monkeypatch):
+    """Rows whose per-voxel plans and tables exceed WIDE_READ_BYTES go to
+    further reads, each plan within the budget (a row alone may exceed it):
+    the same numbers, more reads, and a note that says so."""
+    from streamcoloc import measure
+    from streamcoloc.stats import pairstats
+
+    a, b, labels = _data()
+    kwargs = dict(metrics=["pcc", "srcc", "icq", "mcc", "pcc_threshold"], max_table_cells=10)
+    one = _analyse(a, b, labels, **kwargs)
+    plans, statistic = [], pairstats.statistic
+
+    def spy(plan, options):
+        plans.append((len(plan.rows), 8 * (plan.ranks.size + plan.cuts.size)))
+        return statistic(plan, options)
+
+    monkeypatch.setattr(pairstats, "statistic", spy)
+    _analyse(a, b, labels, **kwargs)
+    ((rows, lookup_bytes),) = plans
+    budget = lookup_bytes // 3
+    monkeypatch.setattr(measure, "WIDE_READ_BYTES", budget)
+    plans.clear()
+    with pytest.warns(streamcoloc.ColocWarning, match="exceed the memory budget"):
+        batched = streamcoloc.analyse_pairwise(
+            da.from_array(a, chunks=(2, 20, 25)), b, label_mask=labels, slice_axis=0, **kwargs)
+    assert len(plans) >= 3 and sum(n for n, _ in plans) == rows == len(one)
+    assert all(size <= budget for n, size in plans if n > 1)
+    assert batched.attrs["n_reads"] == one.attrs["n_reads"] + len(plans) - 1
+    pd.testing.assert_frame_equal(batched[one.columns], one, check_exact=True)

@@ -15,7 +15,10 @@ regression and staircase; this read then accumulates per row:
   voxels whose cut-off is that cell, plus Σa over b ≥ 1 and Σb over a ≥ 1
   per cut-off of each channel (thresholded Manders at any cell); for Coloc
   2's walks a second one over the 'and' staircase of the strictly-above
-  gates (Pearson above the thresholds at any cell);
+  gates (Pearson above the thresholds at any cell).  A chunk counts a row
+  in dense tables over its span of cut-offs, or, for a row with far fewer
+  voxels than cut-offs (:data:`THIN_ROW`), lists its voxels' cut-offs and
+  sums them by sorting: a chunk's tables never outgrow its voxels;
 * at known gates: the six sums of the below, above and both-above sets,
   Σa over b ≥ g_b, Σb over a ≥ g_a and the RWC numerators.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -50,6 +54,13 @@ N_INT = 32
 RANK_FLOAT = 0  # per-row float64 sum: rank products beyond EXACT_RANK_N voxels
 N_FLOAT = 1
 EXACT_RANK_N = 2**25
+#: A chunk's row with fewer than one voxel per THIN_ROW cut-off indices of
+#: its span writes its voxels' cut-offs to a list that is sorted and summed
+#: (:func:`_thin_tables`) rather than into dense tables over the span: a
+#: chunk then holds at most ~THIN_ROW · 14 table words per voxel, whatever
+#: the rows' value ranges (thousands of small regions of full-range 16-bit
+#: data would otherwise take 14 words per value of every row's range).
+THIN_ROW = 8
 
 
 @numba.njit(inline="always")
@@ -86,13 +97,16 @@ def _above_cell(cuts, cut_off, row, ua, ub):
 @numba.njit(nogil=True, cache=True)
 def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
                 row_of, lo, flags, rank_off, ranks, means, zero, cut_off, cuts, cut_kind,
-                cut_span, bin_off, bins, tm_off, tm, gates, dense_off, dense, dense_top, ints,
-                floats):
+                cut_span, bin_off, bins, tm_off, tm, slot, thin_cells, thin_values, gates,
+                dense_off, dense, dense_top, ints, floats):
     """Add one chunk into per-row sums (``ints``, ``floats``: rows × fields)
     and per-row tables (``bins`` at ``bin_off[row, 0]``, ``tm``, over the
     cut-off indices ``cut_span[row, 0]`` to ``cut_span[row, 1]``; with flag
     8 the above-gate table at ``bin_off[row, 1]`` over ``cut_span[row, 2]``
-    to ``cut_span[row, 3]``, cut-offs at ``cut_off[row, 2:4]``).
+    to ``cut_span[row, 3]``, cut-offs at ``cut_off[row, 2:4]``); a thin row
+    (``slot[row]`` ≥ 0) writes its voxels' cut-off indices (below, above,
+    K_a, K_b) and values to ``thin_cells``/``thin_values`` from that slot on
+    instead.
     ``flags[row]`` bits: 1 ranks, 2 ICQ, 4 cut-offs, 8 above-gate cut-offs,
     16 gated sums, 32 RWC, 64 exact rank sums."""
     n_label_planes = plane_start.size - 1
@@ -136,16 +150,24 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
                         ka = cuts[cut_off[row, 0] + ua]
                         kb = cuts[cut_off[row, 1] + ub]
                         cell = max(ka, kb) if cut_kind[row] == 1 else min(ka, kb)
-                        first = cut_span[row, 0]
-                        _add_six(bins, bin_off[row, 0] + 6 * (cell - first), x, y)
-                        if f & 8:  # 'and' staircase: the complement of the above set
-                            cell = _above_cell(cuts, cut_off, row, ua, ub)
-                            _add_six(bins, bin_off[row, 1] + 6 * (cell - cut_span[row, 2]),
-                                     x, y)
-                        if y > zero[ib]:
-                            tm[tm_off[row, 0] + kb - first] += x - zero[ia]
-                        if x > zero[ia]:
-                            tm[tm_off[row, 1] + ka - first] += y - zero[ib]
+                        j = slot[row]
+                        if j >= 0:  # a thin row: this voxel's cut-offs, reduced after
+                            slot[row] = j + 1
+                            thin_cells[j, 0], thin_cells[j, 2], thin_cells[j, 3] = cell, ka, kb
+                            if f & 8:
+                                thin_cells[j, 1] = _above_cell(cuts, cut_off, row, ua, ub)
+                            thin_values[j, 0], thin_values[j, 1] = x, y
+                        else:
+                            first = cut_span[row, 0]
+                            _add_six(bins, bin_off[row, 0] + 6 * (cell - first), x, y)
+                            if f & 8:  # 'and' staircase: the complement of the above set
+                                cell = _above_cell(cuts, cut_off, row, ua, ub)
+                                _add_six(bins, bin_off[row, 1] + 6 * (cell - cut_span[row, 2]),
+                                         x, y)
+                            if y > zero[ib]:
+                                tm[tm_off[row, 0] + kb - first] += x - zero[ia]
+                            if x > zero[ia]:
+                                tm[tm_off[row, 1] + ka - first] += y - zero[ib]
                     if f & 16:
                         ga, gb, above_a, above_b = gates[row, 0], gates[row, 1], gates[row, 2], \
                             gates[row, 3]
@@ -181,10 +203,10 @@ def _accumulate(channels, pairs, plane_start, run_start, run_stop, run_region, s
 
 @numba.njit(nogil=True, cache=True)
 def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
-              row_of, lo, flags, cut_off, cuts, span):
+              row_of, lo, flags, cut_off, cuts, span, count):
     """``span[row]`` = (min, max) of the cut-off indices K_a, K_b of the
     chunk's measured voxels (rows with Costes tables), and (min, max) of
-    the above-gate cut-offs (flag 8)."""
+    the above-gate cut-offs (flag 8); ``count[row]``: those voxels."""
     n_label_planes = plane_start.size - 1
     for k in range(pairs.shape[0]):
         ia, ib = pairs[k, 0], pairs[k, 1]
@@ -199,10 +221,12 @@ def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, set
                 low, high = span[row, 0], span[row, 1]
                 low2, high2 = span[row, 2], span[row, 3]
                 above = flags[row] & 8
+                n = count[row]
                 for q in range(a.size):
                     keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
                                                settings[ia], settings[ib])
                     if keep:
+                        n += 1
                         ua, ub = x - lo[row, 0], y - lo[row, 1]
                         ka, kb = cuts[cut_off[row, 0] + ua], cuts[cut_off[row, 1] + ub]
                         low, high = min(low, ka, kb), max(high, ka, kb)
@@ -210,6 +234,7 @@ def _cut_span(channels, pairs, plane_start, run_start, run_stop, run_region, set
                             cell = _above_cell(cuts, cut_off, row, ua, ub)
                             low2, high2 = min(low2, cell), max(high2, cell)
                 span[row, 0], span[row, 1], span[row, 2], span[row, 3] = low, high, low2, high2
+                count[row] = n
 
 
 @dataclass
@@ -239,17 +264,76 @@ class RowPlan:
         self.index = {tuple(int(v) for v in key): i for i, key in enumerate(self.rows)}
 
 
+class CutTable(NamedTuple):
+    """Exact words ``hi``, ``lo`` (cells × fields) of sums per Costes
+    cut-off index: at ``first``, ``first + 1``, … (``index`` None, a dense
+    run) or at the sorted indices ``index`` (sparse: a thin row's, at most
+    one entry per voxel)."""
+
+    first: int
+    hi: np.ndarray
+    lo: np.ndarray
+    index: np.ndarray | None = None
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.hi) - 1 if self.index is None or not self.index.size \
+            else int(self.index[-1])
+
+    def entries_up_to(self, index: int) -> int:
+        """How many entries have indices ≤ ``index``."""
+        if self.index is None:
+            return min(max(index - self.first + 1, 0), len(self.hi))
+        return int(np.searchsorted(self.index, index, side="right"))
+
+    def at(self, origin: int):
+        """Positions of the entries in a dense table starting at ``origin``."""
+        if self.index is None:
+            return slice(self.first - origin, self.first - origin + len(self.hi))
+        return self.index - origin
+
+
+class CutTables(NamedTuple):
+    """A row's Costes tables (:class:`CutTable`).  ``below``: the six sums
+    of the voxels whose cut-off index is that cell; ``manders_a``:
+    Σ(a − zero) over b > zero per K_b; ``manders_b``: Σ(b − zero) over
+    a > zero per K_a; ``above``: the six sums over the above-gate
+    staircase's cut-offs (None without flag 8)."""
+
+    below: CutTable
+    manders_a: CutTable
+    manders_b: CutTable
+    above: CutTable | None
+
+
 @dataclass
 class PairStatsRecord:
     """Per-row int sums as exact words (rows × N_INT), float sums, and the
-    Costes tables of the rows present: {row: (first cut-off index, bins
-    (span × 6) words, tm (2 × span) words, first above-gate cut-off index,
-    its bins words)}; the last two are (0, None) without flag 8."""
+    :class:`CutTables` of the rows that have Costes tables: {row: tables}."""
 
     hi: np.ndarray
     lo: np.ndarray
     floats: np.ndarray
     tables: dict
+
+
+def added(tables: list) -> CutTable:
+    """The tables' sum, added exactly on the span of their indices (one
+    row's at a time); sparse (its non-zero entries) when a sparse table
+    took part and fewer than one cell in :data:`THIN_ROW` holds sums."""
+    first, last = min(t.first for t in tables), max(t.last for t in tables)
+    shape = (max(last - first + 1, 0),) + tables[0].hi.shape[1:]
+    hi, lo = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    for table in tables:  # a table's indices are distinct
+        hi[table.at(first)] += table.hi
+        lo[table.at(first)] += table.lo
+    hi, lo = exact.normalize(hi, lo)
+    if all(t.index is None for t in tables):
+        return CutTable(first, hi, lo)
+    keep = np.flatnonzero(hi.any(axis=1) | lo.any(axis=1))
+    if keep.size * THIN_ROW >= len(hi):
+        return CutTable(first, hi, lo)
+    return CutTable(first, hi[keep], lo[keep], first + keep)
 
 
 def chunk(channels: list[np.ndarray], regions: ChunkRegions, plan: RowPlan,
@@ -273,10 +357,18 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, plan: RowPlan,
     runs = (regions.plane_start, regions.start, regions.stop, regions.region)
     span = np.zeros((len(plan.rows), 4), np.int64)
     span[:, [0, 2]], span[:, [1, 3]] = np.iinfo(np.int64).max, -1
+    count = np.zeros(len(plan.rows), np.int64)
     _cut_span(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags, plan.cut_off,
-              plan.cuts, span)
+              plan.cuts, span, count)
     width = np.maximum(span[:, 1] - span[:, 0] + 1, 0)
-    width2 = np.maximum(span[:, 3] - span[:, 2] + 1, 0)
+    thin = count * THIN_ROW < width
+    width[thin] = 0
+    width2 = np.where(thin, 0, np.maximum(span[:, 3] - span[:, 2] + 1, 0))
+    slots = np.concatenate([[0], np.cumsum(count[thin])])
+    slot = np.full(len(plan.rows), -1, np.int64)
+    slot[thin] = slots[:-1]
+    thin_cells = np.zeros((slots[-1], 4), np.int64)
+    thin_values = np.zeros((slots[-1], 2), np.int64)
     starts = np.concatenate([[0], np.cumsum(6 * (width + width2))])
     bin_off = np.stack([starts[:-1], starts[:-1] + 6 * width], axis=1)
     tm_flat = np.concatenate([[0], np.cumsum(np.repeat(width, 2))])
@@ -286,53 +378,71 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, plan: RowPlan,
     floats = np.zeros((len(plan.rows), N_FLOAT))
     _accumulate(blocks, options.pairs, *runs, settings, row_of, plan.lo, plan.flags,
                 plan.rank_off, plan.ranks, plan.means, zero, plan.cut_off, plan.cuts,
-                plan.cut_kind, span, bin_off, bins, tm_flat[:-1].reshape(-1, 2), tm,
-                plan.gates, plan.dense_off, plan.dense, plan.dense_top, ints, floats)
+                plan.cut_kind, span, bin_off, bins, tm_flat[:-1].reshape(-1, 2), tm, slot,
+                thin_cells, thin_values, plan.gates, plan.dense_off, plan.dense, plan.dense_top,
+                ints, floats)
     tables = {}
     for row in present[width[present] > 0]:
-        above = bins[bin_off[row, 1]:starts[row + 1]].reshape(-1, 6)
-        tables[int(row)] = (int(span[row, 0]),
-                            exact.split(bins[bin_off[row, 0]:bin_off[row, 1]].reshape(-1, 6)),
-                            exact.split(tm[tm_flat[2 * row]:tm_flat[2 * row + 2]].reshape(2, -1)),
-                            int(span[row, 2]) if width2[row] else 0,
-                            exact.split(above) if width2[row] else None)
+        first, manders = int(span[row, 0]), tm[tm_flat[2 * row]:tm_flat[2 * row + 2]]
+        tables[int(row)] = CutTables(
+            CutTable(first, *exact.split(bins[bin_off[row, 0]:bin_off[row, 1]].reshape(-1, 6))),
+            CutTable(first, *exact.split(manders[:width[row], None])),
+            CutTable(first, *exact.split(manders[width[row]:, None])),
+            CutTable(int(span[row, 2]), *exact.split(
+                bins[bin_off[row, 1]:starts[row + 1]].reshape(-1, 6))) if width2[row] else None)
+    pair_zero = zero[options.pairs[plan.rows[:, 2]]]  # (rows, 2): zero of a and of b
+    tables.update(_thin_tables(np.flatnonzero(thin), count, thin_cells, thin_values,
+                               pair_zero, plan.flags & 8 != 0))
     hi, lo = exact.split(ints)
     return PairStatsRecord(hi, lo, floats, tables)
 
 
+def _thin_tables(rows, count, cells, values, zero, above) -> dict:
+    """The :class:`CutTables` of the thin rows ``rows`` from their voxels'
+    cut-off indices (``cells``: below, above, K_a, K_b) and values, in
+    consecutive slots of ``count[row]`` voxels each: each table's voxels
+    sorted by (row, index) and summed per index."""
+    row = np.repeat(rows, count[rows])
+    x, y = values[:, 0], values[:, 1]
+    zero_a, zero_b = zero[row, 0], zero[row, 1]
+    six = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+
+    def reduced(index, fields, keep=None):
+        """{row: its sparse CutTable}, the fields summed per (row, index)."""
+        key_row, key_index, fields = (row, index, fields) if keep is None else (
+            row[keep], index[keep], fields[keep])
+        order = np.lexsort((key_index, key_row))
+        key_row, key_index, fields = key_row[order], key_index[order], fields[order]
+        new = np.flatnonzero(np.concatenate([[key_row.size > 0], (key_row[1:] != key_row[:-1])
+                                             | (key_index[1:] != key_index[:-1])]))
+        sums = np.add.reduceat(fields, new, axis=0) if new.size else fields[:0]
+        key_row, key_index = key_row[new], key_index[new]
+        bounds = np.searchsorted(key_row, rows, side="left"), \
+            np.searchsorted(key_row, rows, side="right")
+        return {int(r): CutTable(int(key_index[i]) if j > i else 0, *exact.split(sums[i:j]),
+                                 key_index[i:j]) for r, i, j in zip(rows, *bounds)}
+
+    below = reduced(cells[:, 0], six)
+    manders_a = reduced(cells[:, 3], ((x - zero_a) * (y > zero_b))[:, None])
+    manders_b = reduced(cells[:, 2], ((y - zero_b) * (x > zero_a))[:, None])
+    with_above = above[row]
+    above_cells = reduced(cells[:, 1], six, with_above)
+    return {int(r): CutTables(below[r], manders_a[r], manders_b[r],
+                              above_cells[r] if above[r] else None)
+            for r in rows if count[r]}
+
+
 def combine(records: list[PairStatsRecord]) -> PairStatsRecord:
-    """Add the per-row sums; align each row's Costes tables on the union of
-    their cut-off spans."""
+    """Add the per-row sums and each row's Costes tables."""
     hi, lo = exact.normalize(sum(r.hi for r in records), sum(r.lo for r in records))
     pieces = {}
     for record in records:
         for row, piece in record.tables.items():
             pieces.setdefault(row, []).append(piece)
-    tables = {}
-    for row, parts in pieces.items():
-        first, bins = _aligned([(p[0], p[1]) for p in parts], axis=0)
-        _, tm = _aligned([(p[0], p[2]) for p in parts], axis=1)
-        above = [(p[3], p[4]) for p in parts if p[4] is not None]
-        first2, bins2 = _aligned(above, axis=0) if above else (0, None)
-        tables[row] = (first, bins, tm, first2, bins2)
+    tables = {row: CutTables(*(added(t) if t[0] is not None else None
+                               for t in zip(*parts)))
+              for row, parts in pieces.items()}
     return PairStatsRecord(hi, lo, sum(r.floats for r in records), tables)
-
-
-def _aligned(parts, axis: int):
-    """``(first, words)``: pieces ``(start, (hi, lo))`` of a table along
-    cut-off indices (``axis`` of the word arrays), added on the union of
-    their spans."""
-    first = min(start for start, _ in parts)
-    last = max(start + words[0].shape[axis] - 1 for start, words in parts)
-    shape = list(parts[0][1][0].shape)
-    shape[axis] = last - first + 1
-    total = [np.zeros(shape, np.int64) for _ in range(2)]
-    for start, words in parts:
-        at = [slice(None)] * len(shape)
-        at[axis] = slice(start - first, start - first + words[0].shape[axis])
-        for k in range(2):
-            total[k][tuple(at)] += words[k]
-    return first, exact.normalize(*total)
 
 
 def statistic(plan: RowPlan, options: HistogramOptions) -> Statistic:
