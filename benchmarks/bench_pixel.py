@@ -504,12 +504,12 @@ def table_budget_bytes(block_voxels: int, threads: int) -> int:
     for its merge (``SPLIT_EVERY``), one chunk's uint8 scratch table
     (``MAX_ROW_CELLS``), its non-empty cells (at most one per voxel, and at
     most ``max_table_cells``) and the cells its rows list (two int64 arrays:
-    a sparse row's voxels, fewer than ``MAX_ROW_CELLS / SPARSE_ROW``, or a
-    dense row's counts reaching a multiple of 256, at most voxels / 256)."""
+    the voxels of a sparse row or of one wider than ``MAX_ROW_CELLS``, at
+    most the block's, or a dense row's counts reaching a multiple of 256)."""
     from streamcoloc.engine.passes import SPLIT_EVERY
     from streamcoloc.stats import histograms
 
-    listed = max(histograms.MAX_ROW_CELLS // histograms.SPARSE_ROW, block_voxels // 256)
+    listed = block_voxels
     per_task = histograms.MAX_ROW_CELLS + 16 * min(block_voxels, histograms.MAX_CELLS) \
         + 16 * listed
     return 16 * histograms.MAX_CELLS + per_task * (threads + SPLIT_EVERY)

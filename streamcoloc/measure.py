@@ -374,9 +374,8 @@ class _Context:
     def _kendall_options(self) -> histograms.HistogramOptions | None:
         """Joint histograms for Kendall that surely fit the budget: values of
         every channel in bins of 2**shift values, the smallest shift at which
-        each row's dense extent fits :data:`~.histograms.MAX_ROW_CELLS` and
-        the rows' non-empty cells (at most min(voxels, extent) each) fit
-        ``max_cells`` (shift 0 when the exact tables do).  None, with a note,
+        the rows' non-empty cells (at most min(voxels, extent) each) surely
+        fit ``max_cells``.  None, with a note,
         when even the coarsest bins (one or two per channel and row, at the
         shift of the values' bit length) hold more cells than the budget:
         more rows than ``max_cells``; Kendall's tau is then NaN."""
@@ -391,8 +390,7 @@ class _Context:
         shift = 0
         while True:
             cells = binned_cells(shift)
-            if cells.max(initial=0) <= histograms.MAX_ROW_CELLS and \
-                    np.minimum(cells, n).sum() <= self.request.max_cells:
+            if np.minimum(cells, n).sum() <= self.request.max_cells:
                 break
             if shift >= coarsest:
                 self.notes.append(
@@ -403,14 +401,10 @@ class _Context:
         if shift:
             collapsed = sum(any(lo < hi and lo >> shift == hi >> shift for lo, hi in (
                 (r.axis_a.lo, r.axis_a.hi), (r.axis_b.lo, r.axis_b.hi))) for r in self.rows)
-            exact_cells = binned_cells(0)
-            limit = f"the budget of {self.request.max_cells} cells" if np.minimum(
-                exact_cells, n).sum() > self.request.max_cells else (
-                f"{histograms.MAX_ROW_CELLS} cells in the dense extent of "
-                f"{int((exact_cells > histograms.MAX_ROW_CELLS).sum())} of them")
             self.notes.append(
-                f"kendall: the exact joint tables of {len(self.rows)} rows exceed {limit}; "
-                f"tau-b is that of the values binned by {2**shift} (approximate)" + (
+                f"kendall: the exact joint tables of {len(self.rows)} rows exceed the budget of "
+                f"{self.request.max_cells} cells; tau-b is that of the values binned by "
+                f"{2**shift} (approximate)" + (
                     f"; {collapsed} of them have a channel's values in one bin: their tau-b is NaN"
                     if collapsed else ""))
         n_channels = len(self.type_ranges)

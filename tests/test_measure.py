@@ -264,15 +264,26 @@ def test_rwc_is_exact_whatever_the_chunking_and_the_path(kind):
     pd.testing.assert_frame_equal(one, joint, check_exact=True)
 
 
-def test_kendall_binned_for_a_wide_row_extent_says_so():
-    """Full-range 16-bit values: few joint cells, but a row's dense extent
-    (65536**2) exceeds MAX_ROW_CELLS; the note names that limit, not the
-    cell budget."""
+def test_full_range_16_bit_rows_take_one_read_and_exact_kendall():
+    """Full-range 16-bit values (a row's extent 65536**2 cells, beyond any
+    dense table) whose occupied cells fit the budget: joint tables in one
+    read, every metric equal to the per-voxel path's and Kendall's tau to
+    scipy's exactly (the per-voxel path bins the values for Kendall)."""
     rng = np.random.default_rng(2)
-    a, b = (rng.integers(0, 65536, (1, 20, 20)).astype(np.uint16) for _ in range(2))
-    with pytest.warns(streamcoloc.ColocWarning, match="cells in the dense extent of 1 of them"):
-        table = streamcoloc.analyse_pairwise(a, b, metrics=["kendall"])
-    assert table.attrs["tables"] == "wide" and "budget" not in table.attrs["notes"][0]
+    a = rng.integers(0, 65536, (2, 30, 30)).astype(np.uint16)
+    b = (a // 3 + rng.integers(0, 40000, a.shape)).astype(np.uint16)
+    labels = rng.integers(1, 4, (30, 30)).astype(np.int32)
+    joint = _analyse(a, b, labels, threshold_method="costes")
+    wide = _analyse(a, b, labels, threshold_method="costes", max_table_cells=10)
+    assert (joint.attrs["tables"], joint.attrs["n_reads"]) == ("joint", 1)
+    assert wide.attrs["tables"] == "wide" and "binned" in wide.attrs["notes"][0]
+    for column in COLUMNS:
+        np.testing.assert_allclose(wide[column].to_numpy(float), joint[column].to_numpy(float),
+                                   rtol=1e-12, equal_nan=True, err_msg=column)
+    for _, row in joint.iterrows():
+        inside = labels == row["region"]
+        x, y = a[int(row["slice"])][inside], b[int(row["slice"])][inside]
+        assert row["kendall"] == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
 
 
 def test_kendall_with_more_rows_than_the_budget_is_nan_and_said():

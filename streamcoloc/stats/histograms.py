@@ -9,27 +9,26 @@ extent ``[lo_a, hi_a] × [lo_b, hi_b]`` and either
   Kendall, ICQ, the Costes walk of any tool, Manders and Pearson above/below
   any threshold, auto thresholds; or
 * the two **marginal** histograms, when the non-empty joint cells of all rows
-  would exceed ``max_cells``, or one row's dense extent exceeds
-  :data:`MAX_ROW_CELLS` (wide 16-bit or float ranges): enough for ranks and
-  auto thresholds; the joint quantities then need a second read
-  (:mod:`.pairstats`).
+  would exceed ``max_cells``: enough for ranks and auto thresholds; the
+  joint quantities then need a second read (:mod:`.pairstats`).
 
 Values are integers: the channel values for integer data of at most 16 bits,
 the grid cells of :class:`~.voxels.Grid` for float data.  A chunk counts one
 row at a time, in a dense scratch table sized on the row's extents in that
-chunk (or, for a row with far fewer voxels than cells, by sorting its voxels'
-cells), and keeps its non-empty cells, so a chunk's record never holds more
-cells than voxels however many regions it meets (correlated channels fill a
-few per cent of each region's extent).  Merging re-indexes the cells on the
+chunk (or, for a row with far fewer voxels than cells or wider than
+:data:`MAX_ROW_CELLS`, by sorting its voxels' cells), and keeps its non-empty
+cells, so a chunk's record never holds more cells than voxels however many
+regions it meets (correlated channels fill a few per cent of each region's
+extent).  Merging re-indexes the cells on the
 union of the extents and adds equal cells, so one read suffices without
-knowing the value range beforehand.  Both limits are checked again on the
-merged rows (the cells of a merge are at least those of its parts, its
-extents at least theirs), so the choice of joint or marginal tables is the
-same whatever the chunking.
+knowing the value range beforehand.  The budget is checked again on the
+merged rows (the cells of a merge are at least those of its parts), so the
+choice of joint or marginal tables is the same whatever the chunking.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -52,8 +51,9 @@ from .voxels import VoxelRules, measured_pair, quantize
 #: ~3,000 cut cells: "cut cells at the old budget").  ``max_table_cells``
 #: changes it.
 MAX_CELLS = 2**26
-#: Largest dense extent of one row (cells): a chunk counts a row in a uint8
-#: scratch table of its extent (16 MiB at most); a wider row keeps marginals.
+#: Largest dense extent of one row (cells) that a chunk counts in a uint8
+#: scratch table of its extent (16 MiB at most); a wider row's voxels are
+#: sorted (a wide 16-bit row: 2**32 cells).
 MAX_ROW_CELLS = 2**24
 #: A chunk's row with fewer than 1/SPARSE_ROW voxels per cell of its extent
 #: sorts its voxels' cells rather than counting them in the scratch table and
@@ -127,31 +127,6 @@ def _general_extents(a, b, set_a, set_b, zero_a, zero_b, shift_a, shift_b):
 
 
 @numba.njit(nogil=True, cache=True)
-def _scatter_marginals(channels, pairs, plane_start, run_start, run_stop, run_region, settings,
-                       shift, row_of, extents, offset_a, offset_b, table_a, table_b):
-    """Count the measured voxels into the flat marginal tables of a and b
-    of row ``i``, starting at ``offset_a[i]`` and ``offset_b[i]``."""
-    n_label_planes = plane_start.size - 1
-    for k in range(pairs.shape[0]):
-        ia, ib = pairs[k, 0], pairs[k, 1]
-        for s in range(channels[0].shape[0]):
-            plane = s if n_label_planes > 1 else 0
-            for r in range(plane_start[plane], plane_start[plane + 1]):
-                i = row_of[run_region[r], s, k]
-                a = channels[ia][s][run_start[r]:run_stop[r]]
-                b = channels[ib][s][run_start[r]:run_stop[r]]
-                origin_a = offset_a[i] - extents[i, LO_A]
-                origin_b = offset_b[i] - extents[i, LO_B]
-                shift_a, shift_b = shift[ia], shift[ib]
-                for q in range(a.size):
-                    keep, x, y = measured_pair(np.int64(a[q]), np.int64(b[q]),
-                                               settings[ia], settings[ib])
-                    if keep:
-                        table_a[origin_a + (x >> shift_a)] += 1
-                        table_b[origin_b + (y >> shift_b)] += 1
-
-
-@numba.njit(nogil=True, cache=True)
 def _runs_by_region(plane_start, run_region, n_regions):
     """Runs grouped by (label plane, region): those of region ``g`` in plane
     ``p`` are ``order[first[p * n_regions + g]:first[p * n_regions + g + 1]]``
@@ -191,13 +166,13 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
     time (:func:`_scan_cells`).  A byte per cell rather than an int32 keeps a
     region's scratch in the caches and scans a quarter of the memory.  A row
     with far fewer voxels than cells (:data:`SPARSE_ROW`: small regions of
-    wide-ranged data) skips the scratch: its voxels' cells are sorted and
-    counted.  A row's runs are visited in order of their region, out of
-    memory order, so the values of the run ``ahead`` runs on are prefetched
-    (0: none).  Returns ``offsets``: the cells of row ``i`` are
-    ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
-    ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with
-    their voxel counts.  ``plain`` as for :func:`_extents`."""
+    wide-ranged data), or wider than the scratch, skips it: its voxels'
+    cells are sorted and counted.  A row's runs are visited in order of
+    their region, out of memory order, so the values of the run ``ahead``
+    runs on are prefetched (0: none).  Returns ``offsets``: the cells of
+    row ``i`` are ``cells[offsets[i]:offsets[i + 1]]`` (row-major indices
+    ``(a − lo_a)·width_b + (b − lo_b)``, ascending) with their voxel
+    counts.  ``plain`` as for :func:`_extents`."""
     order, first = _runs_by_region(plane_start, run_region, n_regions)
     n_label_planes = plane_start.size - 1
     offsets = np.zeros(rows.shape[0] + 1, np.int64)
@@ -212,7 +187,7 @@ def _joint_cells(channels, pairs, plane_start, run_start, run_stop, run_region, 
         width_b = extents[i, HI_B] - lo_b + 1
         size = (extents[i, HI_A] - lo_a + 1) * width_b
         origin = -lo_a * width_b - lo_b
-        sparse = extents[i, N] * SPARSE_ROW < size
+        sparse = extents[i, N] * SPARSE_ROW < size or size > scratch.size
         most = extents[i, N] if sparse else extents[i, N] // 256  # cells to list
         if touched.size < most:
             touched = np.empty(most, np.int64)
@@ -364,18 +339,19 @@ def _placed(cells, width, row_offset, column_offset, new_width):
 
 
 @numba.njit(nogil=True, cache=True)
-def _merge_sorted(cells_a, counts_a, cells_b, counts_b):
-    """Union of two ascending, distinct cell sequences, counts of equal cells
-    added (int64: exact)."""
-    cells = np.empty(cells_a.size + cells_b.size, np.int64)
-    counts = np.empty(cells.size, np.int64)
+def _merge_into(cells_a, counts_a, cells_b, counts_b, cells, counts):
+    """Union of two ascending, distinct cell sequences written to ``cells``
+    (counts of equal cells added, int64: exact); returns its length.  The
+    loop takes no data-dependent branch (interleaved random cells made the
+    branches mispredict: 3.5x slower on 66M cells, benchmarks/bench_merge.py)."""
     i = j = n = 0
     while i < cells_a.size and j < cells_b.size:
         a, b = cells_a[i], cells_b[j]
-        cells[n] = min(a, b)
-        counts[n] = (counts_a[i] if a <= b else 0) + (counts_b[j] if b <= a else 0)
-        i += 1 if a <= b else 0
-        j += 1 if b <= a else 0
+        take_a, take_b = a <= b, b <= a
+        cells[n] = b if take_b else a
+        counts[n] = counts_a[i] * take_a + counts_b[j] * take_b
+        i += take_a
+        j += take_b
         n += 1
     for k in range(i, cells_a.size):
         cells[n], counts[n] = cells_a[k], counts_a[k]
@@ -383,7 +359,17 @@ def _merge_sorted(cells_a, counts_a, cells_b, counts_b):
     for k in range(j, cells_b.size):
         cells[n], counts[n] = cells_b[k], counts_b[k]
         n += 1
-    return cells[:n].copy(), counts[:n].copy()
+    return n
+
+
+def _merge_sorted(cells_a, counts_a, cells_b, counts_b) -> tuple:
+    """:func:`_merge_into` in new buffers, shrunk in place to the union."""
+    cells = np.empty(cells_a.size + cells_b.size, np.int64)
+    counts = np.empty(cells.size, np.int64)
+    n = _merge_into(cells_a, counts_a, cells_b, counts_b, cells, counts)
+    for buffer in (cells, counts):  # (realloc: no other reference exists)
+        buffer.resize(n, refcheck=False)
+    return cells, counts
 
 
 @dataclass(frozen=True)
@@ -439,12 +425,18 @@ class JointCells:
             if table.cells.base is None and table.counts.base is None:
                 return table  # (a view would keep its chunk's whole buffer alive)
             return cls(table.cells.copy(), table.counts.copy(), shape)
-        cells, counts = None, None
-        for t, da, db in parts:  # placed cells stay ascending: merge sorted sequences
-            placed = _placed(t.cells, t.shape[1], da, db, shape[1])
-            added = t.counts.astype(np.int64, copy=False)
-            cells, counts = (placed, added.copy()) if cells is None else \
-                _merge_sorted(cells, counts, placed, added)
+        # Placed cells stay ascending: merge the sorted sequences, always the
+        # two smallest first, so that a large part (the running sum of the
+        # previous merges) is merged once rather than once per other part.
+        heap = [(t.cells.size, k, _placed(t.cells, t.shape[1], da, db, shape[1]),
+                 t.counts.astype(np.int64)) for k, (t, da, db) in enumerate(parts)]
+        heapq.heapify(heap)
+        while len(heap) > 1:
+            _, k, cells_a, counts_a = heapq.heappop(heap)
+            _, _, cells_b, counts_b = heapq.heappop(heap)
+            cells, counts = _merge_sorted(cells_a, counts_a, cells_b, counts_b)
+            heapq.heappush(heap, (cells.size, k, cells, counts))
+        _, _, cells, counts = heap[0]
         return cls(cells, counts, shape)
 
 
@@ -521,15 +513,6 @@ def _cells(extents: np.ndarray) -> np.ndarray:
     return (extents[:, HI_A] - extents[:, LO_A] + 1) * (extents[:, HI_B] - extents[:, LO_B] + 1)
 
 
-def _joint_fits(extents: np.ndarray, n_cells: int | None, max_cells: int) -> bool:
-    """Joint tables are kept when every row's dense extent is at most
-    :data:`MAX_ROW_CELLS` and, once counted, all rows together have at most
-    ``max_cells`` non-empty cells (``n_cells``)."""
-    if len(extents) and int(_cells(extents).max()) > MAX_ROW_CELLS:
-        return False
-    return n_cells is None or n_cells <= max_cells
-
-
 def _integer_channels(channels, options: HistogramOptions):
     """The chunk's channels as integer arrays of one kernel dtype."""
     if options.grids is None:
@@ -562,8 +545,6 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     plain = not rules.general
     _extents(blocks, options.pairs, *runs, settings, zero, shift, plain, extents)
     present = extents[..., N] > 0
-    row_of = np.full(present.shape, -1, np.int64)
-    row_of[present] = np.arange(present.sum())
     rows = extents[present]
     where = np.argwhere(present)  # (dense region, slice, pair) of each row, C order
     slices = where[:, 1] + regions.slice_offset if regions.slice_offset is not None else \
@@ -571,40 +552,29 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     keys = np.stack([regions.ids[where[:, 0]], slices, where[:, 2]], axis=1).astype(np.int64)
     width_a = rows[:, HI_A] - rows[:, LO_A] + 1
     width_b = rows[:, HI_B] - rows[:, LO_B] + 1
-    if _joint_fits(rows, None, options.max_cells):
-        dense = _cells(rows)
-        scratch_cells = int(dense[rows[:, N] * SPARSE_ROW >= dense].max(initial=0))
-        # Buffers at the bound, not grown as cells come: growing copies (and
-        # faults in) their pages again and again; pages never written stay
-        # unmapped, and the buffers are then shrunk to the cells.
-        bound = int(np.minimum(dense, rows[:, N]).sum())
-        cells, counts = np.empty(bound, np.int64), np.empty(bound, np.int64)
-        scratch = np.zeros(-(-scratch_cells // 8) * 8, np.uint8)  # whole uint64 words
-        offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift, plain, where, rows,
-                               regions.ids.size, scratch, cells, counts, PREFETCH_RUNS)
-        for buffer in (cells, counts):  # shrunk in place (realloc; no other reference
-            buffer.resize(offsets[-1], refcheck=False)  # exists), not copied to their cells
-        tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
-                             (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
-        fits = _joint_fits(rows, len(cells), options.max_cells)
-        return HistogramRecord(keys, rows, fits, tables if fits else
-                               [t.marginals() for t in tables])
-    offset_a = np.concatenate([[0], np.cumsum(width_a)])
-    offset_b = np.concatenate([[0], np.cumsum(width_b)])
-    table_a = np.zeros(offset_a[-1], np.int32)
-    table_b = np.zeros(offset_b[-1], np.int32)
-    _scatter_marginals(blocks, options.pairs, *runs, settings, shift, row_of, rows, offset_a,
-                       offset_b, table_a, table_b)
-    tables = [(table_a[offset_a[i]:offset_a[i + 1]], table_b[offset_b[i]:offset_b[i + 1]])
-              for i in range(len(rows))]
-    return HistogramRecord(keys, rows, False, tables)
+    dense = _cells(rows)
+    scratch_cells = int(dense[(rows[:, N] * SPARSE_ROW >= dense)
+                              & (dense <= MAX_ROW_CELLS)].max(initial=0))
+    # Buffers at the bound, not grown as cells come: growing copies (and
+    # faults in) their pages again and again; pages never written stay
+    # unmapped, and the buffers are then shrunk to the cells.
+    bound = int(np.minimum(dense, rows[:, N]).sum())
+    cells, counts = np.empty(bound, np.int64), np.empty(bound, np.int64)
+    scratch = np.zeros(-(-scratch_cells // 8) * 8, np.uint8)  # whole uint64 words
+    offsets = _joint_cells(blocks, options.pairs, *runs, settings, shift, plain, where, rows,
+                           regions.ids.size, scratch, cells, counts, PREFETCH_RUNS)
+    for buffer in (cells, counts):  # shrunk in place (realloc; no other reference
+        buffer.resize(offsets[-1], refcheck=False)  # exists), not copied to their cells
+    tables = [JointCells(cells[offsets[i]:offsets[i + 1]], counts[offsets[i]:offsets[i + 1]],
+                         (int(width_a[i]), int(width_b[i]))) for i in range(len(rows))]
+    fits = len(cells) <= options.max_cells
+    return HistogramRecord(keys, rows, fits, tables if fits else [t.marginals() for t in tables])
 
 
 def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> HistogramRecord:
     """Merge records on the union of each row's extents (deterministic for a
-    given order); joint tables become marginals when a merged row is wider
-    than :data:`MAX_ROW_CELLS` or all merged rows hold more than
-    ``max_cells`` non-empty cells.  Joint rows are left as their parts
+    given order); joint tables become marginals when all merged rows hold
+    more than ``max_cells`` non-empty cells.  Joint rows are left as their parts
     (:class:`JointParts`) while the parts' cells fit ``max_cells`` (then so
     do the sums'); beyond, they are summed here to count their cells.  Rows
     that come in as parts (the previous merge's) are summed first, so a
@@ -626,7 +596,7 @@ def combine(records: list[HistogramRecord], max_cells: int = MAX_CELLS) -> Histo
     width_b = merged[:, HI_B] - merged[:, LO_B] + 1
     shift_a = extents[:, LO_A] - merged[group, LO_A]
     shift_b = extents[:, LO_B] - merged[group, LO_B]
-    if all(r.joint for r in records) and _joint_fits(merged, None, max_cells):
+    if all(r.joint for r in records):
         parts = [[] for _ in range(len(unique))]
         inputs = (r.table(i) for r in records for i in range(len(r.tables)))
         for g, table, da, db in zip(group, inputs, shift_a, shift_b):

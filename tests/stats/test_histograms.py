@@ -107,12 +107,12 @@ def test_grid_levels_and_exact_thresholds():
     assert ((x >= t) == (grid.to_grid(x) >= grid.to_grid(t))).all()
 
 
-def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
-    """A chunk with a row whose joint extent exceeds MAX_ROW_CELLS keeps
-    marginals while the other chunks keep joint tables: the merge of the
-    mixed records is the marginals (every row's, equal to numpy's), as with
-    one chunk; the metrics then come from the per-voxel read and still equal
-    scipy's."""
+def test_a_row_wider_than_the_scratch_is_counted_by_sorting():
+    """A row whose joint extent exceeds MAX_ROW_CELLS, crowded (more voxels
+    than 1/SPARSE_ROW of its extent in a chunk), is counted by sorting its
+    voxels' cells: joint tables equal to numpy's on every chunking, and
+    the metrics are scipy's exactly, in one read (they took a second read
+    with marginals, and Kendall's tau binned by 2, before)."""
     from scipy import stats
 
     import streamcoloc
@@ -121,28 +121,27 @@ def test_a_chunk_too_wide_for_a_joint_table_makes_the_merge_keep_marginals():
     a = rng.integers(0, 50, (3, 8, 8)).astype(np.uint16)
     b = (a // 2 + rng.integers(0, 9, a.shape)).astype(np.uint16)
     a[2, 0, 0], b[2, 0, 0], a[2, 0, 1], b[2, 0, 1] = 5000, 5000, 4000, 0
-    side = 5001  # the extent of a and b: side² cells > MAX_ROW_CELLS
+    side = 5001  # the extent of a and b in slice 2: side² cells > MAX_ROW_CELLS
     assert side * side > histograms.MAX_ROW_CELLS
     labels = np.ones((8, 8), np.int64)
     for chunks in [(3, 8, 8), (1, 8, 8), (1, 4, 8)]:
         record = _histograms(a, b, labels, chunks, max_cells=2**26)
-        assert not record.joint
-        assert len(record.tables) == 3  # one row per plane (slice axis 0)
-        for (_, s, _), (hist_a, hist_b) in zip(record.keys, record.tables):
-            assert (np.bincount(a[s].ravel() - a[s].min()) == hist_a).all()
-            assert (np.bincount(b[s].ravel() - b[s].min()) == hist_b).all()
-        with pytest.warns(streamcoloc.ColocWarning, match="binned by 2"):
-            table = streamcoloc.analyse_pairwise(
-                da.from_array(a, chunks=chunks), b, metrics=("srcc", "kendall"),
-                threshold_method="manual", max_table_cells=2**26)
-        assert table.attrs["tables"] == "wide"
+        assert record.joint and len(record.tables) == 3  # one row per plane (slice axis 0)
+        for (_, s, _), cells in zip(record.keys, record.tables):
+            av, bv = a[s].ravel().astype(int), b[s].ravel().astype(int)
+            expected = np.unique((av - av.min()) * (bv.max() - bv.min() + 1) + bv - bv.min(),
+                                 return_counts=True)
+            np.testing.assert_array_equal(cells.cells, expected[0])
+            np.testing.assert_array_equal(cells.counts, expected[1])
+        table = streamcoloc.analyse_pairwise(
+            da.from_array(a, chunks=chunks), b, metrics=("srcc", "kendall"),
+            threshold_method="manual", max_table_cells=2**26)
+        assert table.attrs["tables"] == "joint" and table.attrs["n_reads"] == 1
+        assert not table.attrs["notes"]
         assert table["srcc"].iloc[0] == pytest.approx(stats.spearmanr(a.ravel(), b.ravel())[0],
                                                       abs=1e-12)
-        # Kendall's second-read tables must fit a chunk too: values binned by 2, as warned
         assert table["kendall"].iloc[0] == pytest.approx(
-            stats.kendalltau(a.ravel() >> 1, b.ravel() >> 1)[0], abs=1e-12)
-    narrow = _histograms(a[:2], b[:2], labels, (1, 8, 8), max_cells=2**26)
-    assert narrow.joint  # the same chunks without the wide one keep joint tables
+            stats.kendalltau(a.ravel(), b.ravel())[0], abs=1e-12)
 
 
 def test_many_wide_regions_keep_joint_tables_of_their_occupied_cells():
@@ -323,3 +322,21 @@ def test_joint_cells_refuse_buffers_below_their_bound(monkeypatch):
     monkeypatch.setattr(histograms, "_joint_cells", short)
     with pytest.raises(ValueError, match="beyond the buffers"):
         _histograms(a, b, labels, (6, 13, 17))
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (0, 5), (7, 0), (1, 1), (300, 200), (5000, 4000)])
+def test_merge_of_sorted_cells_adds_equal_cells(sizes):
+    """The branch-free merge against numpy: the union of two ascending,
+    distinct sequences (sharing some cells), counts of equal cells added."""
+    rng = np.random.default_rng(sum(sizes))
+    shared = rng.choice(10**6, min(sizes) // 2, replace=False)
+    a, b = (np.unique(np.concatenate([shared[:n // 2], rng.choice(10**6, n - n // 2)]))
+            for n in sizes)
+    counts_a, counts_b = rng.integers(1, 2**40, a.size), rng.integers(1, 2**40, b.size)
+    cells, counts = histograms._merge_sorted(a, counts_a, b, counts_b)
+    expected, where = np.unique(np.concatenate([a, b]), return_inverse=True)
+    total = np.zeros(expected.size, np.int64)
+    np.add.at(total, where, np.concatenate([counts_a, counts_b]))
+    np.testing.assert_array_equal(cells, expected)
+    np.testing.assert_array_equal(counts, total)
+    assert cells.flags.owndata and counts.flags.owndata
