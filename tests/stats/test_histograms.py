@@ -326,7 +326,7 @@ def test_joint_cells_refuse_buffers_below_their_bound(monkeypatch):
 
 @pytest.mark.parametrize("sizes", [(0, 0), (0, 5), (7, 0), (1, 1), (300, 200), (5000, 4000)])
 def test_merge_of_sorted_cells_adds_equal_cells(sizes):
-    """The branch-free merge against numpy: the union of two ascending,
+    """The merge against numpy: the union of two ascending,
     distinct sequences (sharing some cells), counts of equal cells added."""
     rng = np.random.default_rng(sum(sizes))
     shared = rng.choice(10**6, min(sizes) // 2, replace=False)
