@@ -26,6 +26,7 @@ coefficient is evaluated at them (:mod:`.stats.thresholded`).
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,10 +60,11 @@ THREADED_ROW_CELLS = 50_000
 NONNEGATIVE_ONLY = ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
 #: Memory budget (bytes) of one per-voxel read's row plans and merged
 #: tables: per row and value of its range, ranks and Costes cut-offs (one
-#: int64 word each); per staircase cell, its gates and, per cell that holds
-#: voxels, the exact words of its sums (:mod:`.stats.pairstats`).  A row of
-#: full-range 16-bit data takes up to ~10 MiB.  The rows go to as many reads
-#: as keep each within it (a row alone may exceed it).
+#: int64 word each); per staircase cell, its gates and, for at most
+#: :data:`~.stats.pairstats.THIN_ROW` cells per voxel, the exact words of
+#: its sums (:mod:`.stats.pairstats`).  A row of full-range 16-bit data
+#: takes up to ~35 MiB.  The rows go to as many reads as keep each within
+#: it (a row alone may exceed it).
 WIDE_READ_BYTES = 2**30
 
 
@@ -357,6 +359,7 @@ class _Context:
                 gates = plan.derive(number, row, results[0])
                 if gates is not None and request.wanted() - plan.done[number]:
                     refine.append((row, gates, plan.done[number]))
+            del plan, results  # before the next batch (_WidePlan.batches)
         if reads > 1:
             self.notes.append(
                 f"the per-voxel tables of {len(self.rows)} rows exceed the memory budget of one "
@@ -369,6 +372,7 @@ class _Context:
             for number, (row, gates, done) in enumerate(refine[first:first + len(plan.rows)]):
                 plan.derive_gated(number, row, record, gates, skip=done)
             first += len(plan.rows)
+            del plan, record
         return reads
 
     def _kendall_options(self) -> histograms.HistogramOptions | None:
@@ -429,11 +433,18 @@ class _WidePlan:
     def batches(cls, context: _Context, pending: list, gated: bool = False):
         """Plans of consecutive batches of ``pending`` ((row, gates) pairs,
         gates None unless ``gated``: the sums at known gates only), each
-        holding as many rows as fit :data:`WIDE_READ_BYTES` (at least one)."""
+        holding as many rows as fit :data:`WIDE_READ_BYTES` (at least one).
+        A plan's Costes walks are reference cycles (closures over the walk):
+        they are collected before the next batch is planned, so that the
+        staircases of earlier batches do not pile up (the caller drops its
+        reference to the plan first)."""
         while pending:
             plan = cls(context, pending, gated)
             pending = pending[len(plan.rows):]
             yield plan
+            del plan
+            if pending:
+                gc.collect()
 
     def __init__(self, context: _Context, pending: list, gated: bool = False):
         self.context = context
@@ -506,17 +517,17 @@ class _WidePlan:
             self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
             self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
         # the staircase's gates and its merged tables: six sums and two Manders
-        # sums, two words each, per cell that holds voxels (then the above's)
-        voxels = int(context.record.extents[row.index, histograms.N])
+        # sums, two words each, per cell kept (pairstats.added; then the above's)
+        kept = pairstats.THIN_ROW * int(context.record.extents[row.index, histograms.N])
         cells = self.cut_cells[number] + 1
-        self._sizes["tables"] += 2 * cells + 2 * 8 * min(cells, voxels)
+        self._sizes["tables"] += 2 * cells + 2 * 8 * min(cells, kept)
         if walk.above is not None and "pcc_above" in request.wanted():
             self.flags[number] |= 8
             self.cut_off[number, 2:] = (
                 self._append("cuts", walk.above.cutoffs(values_a, "a")),
                 self._append("cuts", walk.above.cutoffs(values_b, "b")))
             cells = len(walk.above.gate_a) + 1
-            self._sizes["tables"] += 2 * cells + 2 * 6 * min(cells, voxels)
+            self._sizes["tables"] += 2 * cells + 2 * 6 * min(cells, kept)
 
     def _gated(self, number, row, gates, counts_a, counts_b):
         self.flags[number] |= 16
@@ -539,10 +550,16 @@ class _WidePlan:
         """The read's :class:`~.stats.pairstats.RowPlan`; the per-row lookup
         tables move into it (the derivations do not need them)."""
         def flat(name):
-            parts = getattr(self, name)
+            """The parts in one array, each released once copied (not all
+            held twice, as by a concatenation)."""
+            parts, end = getattr(self, name), self._sizes[name]
             setattr(self, name, None)
-            return np.concatenate(parts).astype(np.int64, copy=False) if parts \
-                else np.zeros(1, np.int64)
+            out = np.zeros(max(end, 1), np.int64)
+            while parts:
+                part = parts.pop()
+                out[end - len(part):end] = part
+                end -= len(part)
+            return out
 
         return pairstats.RowPlan(
             self.context.record.keys[[row.index for row in self.rows]], self.lo, self.flags,

@@ -319,8 +319,10 @@ class PairStatsRecord:
 
 def added(tables: list) -> CutTable:
     """The tables' sum, added exactly on the span of their indices (one
-    row's at a time); sparse (its non-zero entries) when a sparse table
-    took part and fewer than one cell in :data:`THIN_ROW` holds sums."""
+    row's at a time); sparse (its non-zero entries) when fewer than one
+    cell in :data:`THIN_ROW` holds sums (dense parts of a row whose values
+    move from chunk to chunk leave gaps in the union), so a merged table
+    holds at most THIN_ROW entries per occupied cell."""
     first, last = min(t.first for t in tables), max(t.last for t in tables)
     shape = (max(last - first + 1, 0),) + tables[0].hi.shape[1:]
     hi, lo = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
@@ -328,8 +330,6 @@ def added(tables: list) -> CutTable:
         hi[table.at(first)] += table.hi
         lo[table.at(first)] += table.lo
     hi, lo = exact.normalize(hi, lo)
-    if all(t.index is None for t in tables):
-        return CutTable(first, hi, lo)
     keep = np.flatnonzero(hi.any(axis=1) | lo.any(axis=1))
     if keep.size * THIN_ROW >= len(hi):
         return CutTable(first, hi, lo)
