@@ -12,8 +12,10 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
+import time
 
 
 def peak_rss() -> int:
@@ -68,3 +70,17 @@ def fmt_bytes(n) -> str:
 
 def verdict(ok) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def alternated(before, after, repeat: int) -> tuple:
+    """Time the calls ``before()`` and ``after()`` alternately ``repeat``
+    times, in one process: (median seconds of each, median of the ratios
+    before / after)."""
+    times = ([], [])
+    for _ in range(repeat):
+        for call, out in zip((before, after), times):
+            start = time.perf_counter()
+            call()
+            out.append(time.perf_counter() - start)
+    return (statistics.median(times[0]), statistics.median(times[1]),
+            statistics.median(b / a for b, a in zip(*times)))

@@ -427,7 +427,8 @@ class JointCells:
         # two smallest first, so that a large part (the running sum of the
         # previous merges) is merged once rather than once per other part.
         heap = [(t.cells.size, k, _placed(t.cells, t.shape[1], da, db, shape[1]),
-                 t.counts.astype(np.int64)) for k, (t, da, db) in enumerate(parts)]
+                 t.counts.astype(np.int64, copy=len(parts) == 1))  # (own arrays, as above)
+                for k, (t, da, db) in enumerate(parts)]
         heapq.heapify(heap)
         while len(heap) > 1:
             _, k, cells_a, counts_a = heapq.heappop(heap)
