@@ -121,3 +121,17 @@ def test_cut_tables_add_exactly_on_the_union_of_their_indices(kinds):
     held[total.at(0)] = True
     assert (exact.to_int(total.hi, total.lo) == expected[held]).all()
     assert (expected[~held] == 0).all() and held[dense.any(axis=(0, 2))].all()
+
+
+def test_dense_tables_far_apart_add_to_a_sparse_table():
+    """Dense parts of a row whose values move between chunks leave gaps in
+    their union: the sum keeps only the occupied cells (at most THIN_ROW
+    cells per occupied one), as Python integers say."""
+    rng = np.random.default_rng(1)
+    parts = [pairstats.CutTable(first, *exact.split(rng.integers(1, 2**62, (10, 6))))
+             for first in (0, 5_000, 9_990)]
+    total = pairstats.added(parts)
+    assert total.index is not None and list(total.index) == [
+        first + k for first in (0, 5_000, 9_990) for k in range(10)]
+    expected = np.concatenate([exact.to_int(p.hi, p.lo) for p in parts])
+    assert (exact.to_int(total.hi, total.lo) == expected).all()
