@@ -68,7 +68,8 @@ class Session:
             self.checkpoint = Path(self.checkpoint)
             if self.checkpoint.exists() and not self.resume:
                 shutil.rmtree(self.checkpoint)
-            self.checkpoint.mkdir(parents=True, exist_ok=True)
+            # created by the first pass that checkpoints (checkpointed), so
+            # that a command failing on its arguments leaves no folder behind
         self._token = _CURRENT.set(self)
         return self
 

@@ -70,14 +70,18 @@ def test_pixel_two_tiff_paths(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["pixel", "nowhere.zarr", "--out", "x"], "no such"),
-    (["pixel", "{path}", "--channels", "GFP,YFP", "--out", "x"], "unknown channel"),
-    (["pixel", "{path}", "--thresholds", "1", "--out", "x"], "--thresholds"),
+    (["pixel", "nowhere.zarr", "--out", "{out}"], "no such"),
+    (["pixel", "{path}", "--channels", "GFP,YFP", "--out", "{out}"], "unknown channel"),
+    (["pixel", "{path}", "--thresholds", "1", "--out", "{out}"], "--thresholds"),
 ])
 def test_errors_are_named_and_exit_2(sample, tmp_path, capsys, args, message):
-    args = [a.format(path=sample[2]) for a in args]
+    """A named error, and no output folder left behind (not even an empty
+    checkpoint folder)."""
+    out = tmp_path / "out"
+    args = [a.format(path=sample[2], out=out) for a in args]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_help_explains_every_option(capsys):
