@@ -38,7 +38,7 @@ class JointTable:
     def _b(self) -> np.ndarray:
         return self.table.columns + self.axis_b.lo
 
-    @property
+    @cached_property
     def n(self) -> int:
         return int(self._cells.sum())
 
@@ -93,7 +93,7 @@ class JointTable:
         """:func:`~.sums.keyed_sums` of this table's cells."""
         return sums.keyed_sums(self.table.cells, self._cells, self.table.shape[1],
                                self.axis_a.lo, self.axis_b.lo, key_a, key_b, how, n_keys_b,
-                               n_groups)
+                               n_groups, self.n)
 
     def below_at(self, gate_a: int, gate_b: int, kind: str) -> Sums:
         """Below-set sums of one gate pair (the walks' fallback)."""

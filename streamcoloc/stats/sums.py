@@ -83,12 +83,13 @@ GRID, LARGER, SMALLER = 0, 1, 2
 
 
 def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, how: int,
-               n_keys_b: int, n_groups: int) -> np.ndarray:
+               n_keys_b: int, n_groups: int, voxels: int) -> np.ndarray:
     """(n_groups, 6) exact sums of joint-table cells (ascending) grouped by a
     key of their row and one of their column (keys ≥ 0): cell ``i·width_b + j``
     (values ``lo_a + i``, ``lo_b + j``) goes to set ``key_a[i]·n_keys_b +
     key_b[j]`` (``how`` = GRID), ``max`` (LARGER) or ``min`` (SMALLER) of the
-    two, which must be below ``n_groups``.  int64 from one pass without
+    two, which must be below ``n_groups``.  ``voxels`` = Σ counts (the
+    caller's, counted once per table).  int64 from one pass without
     per-cell arrays while no sum can overflow; beyond, Python integers (an
     object array) from :meth:`Sums.of_cells`."""
     counts = np.asarray(counts).astype(np.int64, copy=False)
@@ -96,7 +97,7 @@ def keyed_sums(cells, counts, width_b: int, lo_a: int, lo_b: int, key_a, key_b, 
     if not _keys_in_range(key_a, key_b, how, n_keys_b, n_groups):
         raise ValueError(f"keys give sets beyond [0, {n_groups})")  # the kernel does not check
     largest = max(abs(lo_a), abs(lo_a + len(key_a) - 1), abs(lo_b), abs(lo_b + width_b - 1))
-    if _fit_int64(int(counts.sum()), largest):
+    if _fit_int64(voxels, largest):
         return _keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, n_keys_b,
                            n_groups)
     i, j = np.divmod(cells, width_b)

@@ -76,6 +76,27 @@ def test_background_saturation_and_binning_shifts():
     assert coarse_table[0, 0] == 2
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int32])
+@pytest.mark.parametrize("shift", [0, 3])
+@pytest.mark.parametrize("low", [0, 7])  # zero inside both ranges, or outside
+def test_extents_of_plain_data_in_every_dtype_and_shift(dtype, shift, low):
+    """The extremes found in the channels' dtypes, shifted after, and the
+    voxels at zero, as numpy finds them on the shifted values."""
+    rng = np.random.default_rng(shift + low)
+    signed = np.dtype(dtype).kind == "i"
+    a = rng.integers(-40 if signed and low == 0 else low, 120, (3, 20, 30)).astype(dtype)
+    b = rng.integers(low, 90, a.shape).astype(dtype)
+    if low == 0:  # voxels with both values at zero
+        a.flat[::17], b.flat[::17] = 0, 0
+    labels = rng.integers(0, 3, a.shape[1:]).astype(np.int32)
+    record = _histograms(a, b, labels, (2, 7, 30), shifts=(shift, shift))
+    for (region, s, _), extent in zip(record.keys, record.extents):
+        inside = labels == region
+        x, y = a[s][inside].astype(np.int64) >> shift, b[s][inside].astype(np.int64) >> shift
+        assert tuple(extent) == (x.size, x.min(), x.max(), y.min(), y.max(),
+                                 np.sum((x == 0) & (y == 0)))
+
+
 def test_float_values_on_a_power_of_two_grid():
     rng = np.random.default_rng(3)
     a = rng.uniform(-2.0, 7.0, (2, 20, 20))

@@ -85,21 +85,23 @@ def test_keyed_sums_group_cells_by_their_row_and_column_keys(how):
     i, j = cells // width_b, cells % width_b
     group = {GRID: key_a[i] * 3 + key_b[j], LARGER: np.maximum(key_a[i], key_b[j]),
              SMALLER: np.minimum(key_a[i], key_b[j])}[how]
-    got = keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12)
+    got = keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12,
+                     int(counts.sum()))
     expected = Sums.of_cells(counts, i + lo_a, j + lo_b, group, 12)
     assert got.tolist() == [list(map(int, row)) for row in zip(*expected)]
     assert got.dtype == np.int64
-    beyond = keyed_sums(cells, counts * 2**40, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12)
+    beyond = keyed_sums(cells, counts * 2**40, width_b, lo_a, lo_b, key_a, key_b, how, 3, 12,
+                        int(counts.sum()) * 2**40)
     assert beyond.dtype == object  # sums beyond int64: Python integers
     assert beyond.tolist() == [[int(v) for v in row]
                                for row in zip(*Sums.of_cells(counts * 2**40, i + lo_a, j + lo_b,
                                                              group, 12))]
     with pytest.raises(ValueError, match="beyond"):
-        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 2)
+        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 3, 2, 1)
     negative = key_b.copy()
     negative[5] = -1
     with pytest.raises(ValueError, match="beyond"):
-        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, negative, how, 3, 12)
+        keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, negative, how, 3, 12, 1)
     if how == GRID:  # a column key at n_keys_b would alias the next row's sets
         with pytest.raises(ValueError, match="beyond"):
-            keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 2, 12)
+            keyed_sums(cells, counts, width_b, lo_a, lo_b, key_a, key_b, how, 2, 12, 1)
