@@ -34,7 +34,7 @@ JACoP ``CostesAutoThr``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
@@ -167,11 +167,15 @@ def _coloc2_thresholds(t, m, b, stepped_a, min_a, max_a, min_b, max_b):
 @dataclass
 class Staircase:
     """Gate pairs of a method's candidates, ``gate_a``/``gate_b`` never
-    increasing along the cells; ``kind`` is 'or' or 'and' (the below set)."""
+    increasing along the cells; ``kind`` is 'or' or 'and' (the below set).
+    Built by :meth:`of`, it also keeps its sample points (``samples``,
+    descending and distinct) and the cell of each (``sample_cells``)."""
 
     gate_a: np.ndarray
     gate_b: np.ndarray
     kind: str
+    samples: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sample_cells: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     @classmethod
     def of(cls, mapping: Callable, samples: np.ndarray, kind: str) -> "Staircase":
@@ -180,11 +184,28 @@ class Staircase:
         t = np.sort(np.asarray(samples, dtype=np.float64), kind="stable")  # sorted runs: fast
         t = t[np.concatenate([[True], t[1:] != t[:-1]])][::-1]
         ga, gb = mapping(t)
-        if np.any(np.diff(ga) > 0) or np.any(np.diff(gb) > 0):
+        step_a, step_b = np.diff(ga), np.diff(gb)
+        if (step_a > 0).any() or (step_b > 0).any():
             raise ValueError("the candidate gates of a positive slope must not increase")
         new = np.ones(len(t), bool)
-        new[1:] = (np.diff(ga) != 0) | (np.diff(gb) != 0)
-        return cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind)
+        new[1:] = (step_a != 0) | (step_b != 0)
+        return cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind, t,
+                   np.cumsum(new) - 1)
+
+    def sampled_cells(self, t: np.ndarray) -> tuple:
+        """``(cells, found)``: the cell of each t that is one of the sample
+        points (``found``), as :meth:`cells` of its gate pairs would give it
+        (a sample's pairs are those of the last new cell before it), without
+        mapping it again; −1 where not found."""
+        if self.samples.size == 0:
+            return np.full(t.size, -1, np.int64), np.zeros(t.size, bool)
+        where = np.minimum(np.searchsorted(self._ascending, -t), self.samples.size - 1)
+        found = self.samples[where] == t
+        return np.where(found, self.sample_cells[where], -1), found
+
+    @cached_property
+    def _ascending(self) -> np.ndarray:
+        return -self.samples
 
     def cells(self, gate_a, gate_b) -> np.ndarray:
         """Cell index of each gate pair, −1 for a pair not on the staircase
@@ -315,27 +336,37 @@ class Walk:
         return replay()
 
     def _evaluate(self, t):
-        """(r, voxels below) of every candidate t of the method's variable."""
-        ga, gb = self.gates(np.atleast_1d(np.asarray(t, dtype=np.float64)))
-        cells = self.staircase.cells(ga, gb)
-        r, n = self.r[np.maximum(cells, 0)], self.below_n[np.maximum(cells, 0)]
+        """(r, voxels below, gate_a, gate_b) of every candidate t of the
+        method's variable: a sample point of the staircase is looked up
+        (most candidates of every stepper are), any other t mapped by the
+        gates."""
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        stairs = self.staircase
+        cells, found = stairs.sampled_cells(t)
+        on = np.maximum(cells, 0)
+        ga, gb = stairs.gate_a[on], stairs.gate_b[on]
+        if not found.all():  # mapped, then looked for on the staircase
+            ga[~found], gb[~found] = self.gates(t[~found])
+            cells[~found] = stairs.cells(ga[~found], gb[~found])
+            on = np.maximum(cells, 0)
+        r, n = self.r[on], self.below_n[on]
         for i in np.flatnonzero(cells < 0):
             if self.fallback is None:
                 raise RuntimeError(f"candidate gates ({ga[i]}, {gb[i]}) missing from the "
                                    f"{self.method} staircase")
-            sums = self.fallback(ga[i], gb[i], self.staircase.kind)
+            sums = self.fallback(ga[i], gb[i], stairs.kind)
             r[i], n[i] = pearson(sums)[0], float(sums.n[0])
-        return r, n
+        return r, n, ga, gb
 
     def _at(self, t):
         """(r, voxels below) of one candidate."""
-        r, n = self._evaluate(t)
+        r, n, _, _ = self._evaluate(t)
         return float(r[0]), int(n[0])
 
     def _result(self, t, threshold_a, threshold_b, evaluated) -> CostesResult:
-        ga, gb = self.gates(np.array([t], dtype=np.float64))
+        r, _, ga, gb = self._evaluate(t)
         return CostesResult(self.method, float(threshold_a), float(threshold_b), self.slope,
-                            self.intercept, self._at(t)[0], evaluated, int(ga[0]), int(gb[0]))
+                            self.intercept, float(r[0]), evaluated, int(ga[0]), int(gb[0]))
 
     # -- Coloc 2 ---------------------------------------------------------------
     def _setup_coloc2(self):

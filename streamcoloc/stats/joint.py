@@ -197,4 +197,4 @@ def _set_sums(boxes: np.ndarray, selections: list) -> list:
     :meth:`JointTable.box_sums`: one matrix product, exact in either of its
     dtypes (int64 box sums bound every sum over a set of cells)."""
     totals = (np.array(selections).astype(boxes.dtype) @ boxes).astype(object)  # Python ints
-    return [Sums(*(row[k:k + 1] for k in range(6))) for row in totals]
+    return [Sums(*row.reshape(6, 1)) for row in totals]  # six length-1 views a set

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import streamcoloc
-from streamcoloc.stats.costes import Axis, Staircase, Walk
+from streamcoloc.stats.costes import METHODS, Axis, Staircase, Walk
 
 from .. import reference_costes as ref
 
@@ -112,6 +112,30 @@ def test_staircase_is_monotone_and_finds_its_cells():
     and_stairs = Staircase(np.array([5, 3]), np.array([4, 4]), "and")
     cutoffs = and_stairs.cutoffs(np.array([4, 6]), "a"), and_stairs.cutoffs(np.array([1, 1]), "b")
     assert and_stairs.cell_of_cutoffs(*cutoffs).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_candidates_looked_up_among_the_samples_land_where_their_gates_do(method):
+    """A staircase's own sample points are looked up rather than mapped
+    again: each finds the cell of its gate pairs, other points are not found,
+    and a walk evaluates both alike (the r, n and gates of the mapped t)."""
+    axes = Axis(3, 300, type_min=0, type_max=65535), Axis(7, 250, type_min=0, type_max=65535)
+    walk = Walk(method, *axes, (0.63, 4.2), scale=65535.0)
+    stairs = walk.staircase
+    cells, found = stairs.sampled_cells(stairs.samples)
+    assert found.all() and (cells == stairs.cells(*walk.gates(stairs.samples))).all()
+    others = np.random.default_rng(2).uniform(-50, 500, 2000)
+    others = others[~np.isin(others, stairs.samples)]
+    cells, found = stairs.sampled_cells(others)
+    assert not found.any() and (cells == -1).all()
+    walk.r, walk.below_n = np.arange(stairs.gate_a.size) / 7.0, np.arange(stairs.gate_a.size)
+    walk.fallback = None
+    for t in (stairs.samples[::37], np.concatenate([stairs.samples[::53], others[::41]])):
+        t = t[stairs.cells(*walk.gates(t)) >= 0]  # (a walker's staircase: its candidates only)
+        expected = stairs.cells(*walk.gates(t))
+        r, n, ga, gb = walk._evaluate(t)
+        assert (r == walk.r[expected]).all() and (n == walk.below_n[expected]).all()
+        assert (ga == walk.gates(t)[0]).all() and (gb == walk.gates(t)[1]).all()
 
 
 @pytest.mark.parametrize("a, b", [([0, 10, 0, 10, 0, 0], [0, 10, 0, 10, 0, 0]),
