@@ -60,7 +60,8 @@ THREADED_ROW_CELLS = 50_000
 NONNEGATIVE_ONLY = ("tm1", "tm2", "overlap", "k1", "k2", "rwc1", "rwc2")
 #: Memory budget (bytes) of one per-voxel read's row plans and merged
 #: tables: per row and value of its range, ranks and Costes cut-offs (one
-#: int64 word each); per staircase cell, its gates and, for at most
+#: int64 word each); per staircase cell, its gates (and per sample point
+#: of the staircase, the point and its cell) and, for at most
 #: :data:`~.stats.pairstats.THIN_ROW` cells per voxel, the exact words of
 #: its sums (:mod:`.stats.pairstats`).  A row of full-range 16-bit data
 #: takes up to ~35 MiB.  The rows go to as many reads as keep each within
@@ -516,18 +517,19 @@ class _WidePlan:
         self.cut_off[number, :2] = (
             self._append("cuts", walk.staircase.cutoffs(values_a, "a")),
             self._append("cuts", walk.staircase.cutoffs(values_b, "b")))
-        # the staircase's gates and its merged tables: six sums and two Manders
-        # sums, two words each, per cell kept (pairstats.added; then the above's)
+        # the staircase (gates and sample points) and its merged tables: six
+        # sums and two Manders sums, two words each, per cell kept
+        # (pairstats.added; then the above's)
         kept = pairstats.THIN_ROW * int(context.record.extents[row.index, histograms.N])
         cells = self.cut_cells[number] + 1
-        self._sizes["tables"] += 2 * cells + 2 * 8 * min(cells, kept)
+        self._sizes["tables"] += walk.staircase.words + 2 * 8 * min(cells, kept)
         if walk.above is not None and "pcc_above" in request.wanted():
             self.flags[number] |= 8
             self.cut_off[number, 2:] = (
                 self._append("cuts", walk.above.cutoffs(values_a, "a")),
                 self._append("cuts", walk.above.cutoffs(values_b, "b")))
             cells = len(walk.above.gate_a) + 1
-            self._sizes["tables"] += 2 * cells + 2 * 6 * min(cells, kept)
+            self._sizes["tables"] += walk.above.words + 2 * 6 * min(cells, kept)
 
     def _gated(self, number, row, gates, counts_a, counts_b):
         self.flags[number] |= 16

@@ -168,8 +168,9 @@ def _coloc2_thresholds(t, m, b, stepped_a, min_a, max_a, min_b, max_b):
 class Staircase:
     """Gate pairs of a method's candidates, ``gate_a``/``gate_b`` never
     increasing along the cells; ``kind`` is 'or' or 'and' (the below set).
-    Built by :meth:`of`, it also keeps its sample points (``samples``,
-    descending and distinct) and the cell of each (``sample_cells``)."""
+    Built by :meth:`of` with ``keep_samples``, it also keeps its sample
+    points (``samples``, descending and distinct) and the cell of each
+    (``sample_cells``)."""
 
     gate_a: np.ndarray
     gate_b: np.ndarray
@@ -178,7 +179,8 @@ class Staircase:
     sample_cells: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     @classmethod
-    def of(cls, mapping: Callable, samples: np.ndarray, kind: str) -> "Staircase":
+    def of(cls, mapping: Callable, samples: np.ndarray, kind: str,
+           keep_samples: bool = False) -> "Staircase":
         """The distinct gate pairs of ``mapping`` over the sample points
         (the mapping is monotone in t: sorted samples give sorted pairs)."""
         t = np.sort(np.asarray(samples, dtype=np.float64), kind="stable")  # sorted runs: fast
@@ -189,8 +191,10 @@ class Staircase:
             raise ValueError("the candidate gates of a positive slope must not increase")
         new = np.ones(len(t), bool)
         new[1:] = (step_a != 0) | (step_b != 0)
-        return cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind, t,
-                   np.cumsum(new) - 1)
+        stairs = cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind)
+        if keep_samples:
+            stairs.samples, stairs.sample_cells = t, np.cumsum(new) - 1
+        return stairs
 
     def sampled_cells(self, t: np.ndarray) -> tuple:
         """``(cells, found)``: the cell of each t that is one of the sample
@@ -206,6 +210,12 @@ class Staircase:
     @cached_property
     def _ascending(self) -> np.ndarray:
         return -self.samples
+
+    @property
+    def words(self) -> int:
+        """8-byte words it holds: two gates per cell, and per sample point
+        the point and its cell."""
+        return 2 * self.gate_a.size + 2 * self.samples.size
 
     def cells(self, gate_a, gate_b) -> np.ndarray:
         """Cell index of each gate pair, −1 for a pair not on the staircase
@@ -299,8 +309,9 @@ class Walk:
                 return axis_a.clamp(ga), axis_b.clamp(gb)
 
             self.gates = gates
-            if samples.size:
-                self.staircase = Staircase.of(self.gates, samples, kind)
+            if samples.size:  # (Coloc 2's walker and JACoP evaluate exactly their samples)
+                self.staircase = Staircase.of(self.gates, samples, kind,
+                                              keep_samples=method in ("coloc2", "jacop"))
 
     @cached_property
     def above(self) -> Staircase | None:
@@ -337,9 +348,9 @@ class Walk:
 
     def _evaluate(self, t):
         """(r, voxels below, gate_a, gate_b) of every candidate t of the
-        method's variable: a sample point of the staircase is looked up
-        (most candidates of every stepper are), any other t mapped by the
-        gates."""
+        method's variable: a sample point kept by the staircase is looked
+        up (every candidate of Coloc 2's walker and of JACoP), any other t
+        mapped by the gates."""
         t = np.atleast_1d(np.asarray(t, dtype=np.float64))
         stairs = self.staircase
         cells, found = stairs.sampled_cells(t)
