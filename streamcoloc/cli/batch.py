@@ -36,9 +36,8 @@ def each_source(paths: list[Path], out: Path, resume: bool,
     ``OUT/sources/NNNNN``, for extra per-source files), and the tables of all
     sources concatenated with a leading ``source`` column; the attrs are the
     first table's plus ``sources``."""
-    done = Path(out) / "sources"
-    done.mkdir(parents=True, exist_ok=True)
-    tables = []
+    done = Path(out) / "sources"  # made with the first table saved: a run that fails first
+    tables = []  # leaves no folder
     for number, path in enumerate(paths):
         saved = done / f"{number:05d}.parquet"
         if resume and saved.exists():
@@ -46,6 +45,7 @@ def each_source(paths: list[Path], out: Path, resume: bool,
         else:
             table = analyse(path, done / f"{number:05d}")
             table.insert(0, "source", str(path))
+            done.mkdir(parents=True, exist_ok=True)
             table.to_parquet(saved)
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)

@@ -73,6 +73,8 @@ def test_pixel_two_tiff_paths(tmp_path):
     (["pixel", "nowhere.zarr", "--out", "{out}"], "no such"),
     (["pixel", "{path}", "--channels", "GFP,YFP", "--out", "{out}"], "unknown channel"),
     (["pixel", "{path}", "--thresholds", "1", "--out", "{out}"], "--thresholds"),
+    (["pixel", "{path}", "{path}", "--channels", "GFP,YFP", "--out", "{out}"],
+     "unknown channel"),  # a batch of two sources
 ])
 def test_errors_are_named_and_exit_2(sample, tmp_path, capsys, args, message):
     """A named error, and no output folder left behind (not even an empty
