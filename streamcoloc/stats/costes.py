@@ -169,7 +169,7 @@ class Staircase:
     """Gate pairs of a method's candidates, ``gate_a``/``gate_b`` never
     increasing along the cells; ``kind`` is 'or' or 'and' (the below set).
     Built by :meth:`of` with ``keep_samples``, it also keeps its sample
-    points (``samples``, descending and distinct) and the cell of each
+    points (``samples``, ascending and distinct) and the cell of each
     (``sample_cells``)."""
 
     gate_a: np.ndarray
@@ -183,8 +183,9 @@ class Staircase:
            keep_samples: bool = False) -> "Staircase":
         """The distinct gate pairs of ``mapping`` over the sample points
         (the mapping is monotone in t: sorted samples give sorted pairs)."""
-        t = np.sort(np.asarray(samples, dtype=np.float64), kind="stable")  # sorted runs: fast
-        t = t[np.concatenate([[True], t[1:] != t[:-1]])][::-1]
+        ascending = np.sort(np.asarray(samples, dtype=np.float64), kind="stable")  # (runs: fast)
+        ascending = ascending[np.concatenate([[True], ascending[1:] != ascending[:-1]])]
+        t = ascending[::-1]
         ga, gb = mapping(t)
         step_a, step_b = np.diff(ga), np.diff(gb)
         if (step_a > 0).any() or (step_b > 0).any():
@@ -193,7 +194,7 @@ class Staircase:
         new[1:] = (step_a != 0) | (step_b != 0)
         stairs = cls(ga[new].astype(np.int64), gb[new].astype(np.int64), kind)
         if keep_samples:
-            stairs.samples, stairs.sample_cells = t, np.cumsum(new) - 1
+            stairs.samples, stairs.sample_cells = ascending, (np.cumsum(new) - 1)[::-1].copy()
         return stairs
 
     def sampled_cells(self, t: np.ndarray) -> tuple:
@@ -203,13 +204,9 @@ class Staircase:
         mapping it again; −1 where not found."""
         if self.samples.size == 0:
             return np.full(t.size, -1, np.int64), np.zeros(t.size, bool)
-        where = np.minimum(np.searchsorted(self._ascending, -t), self.samples.size - 1)
+        where = np.minimum(np.searchsorted(self.samples, t), self.samples.size - 1)
         found = self.samples[where] == t
         return np.where(found, self.sample_cells[where], -1), found
-
-    @cached_property
-    def _ascending(self) -> np.ndarray:
-        return -self.samples
 
     @property
     def words(self) -> int:
