@@ -34,10 +34,10 @@ import numpy as np
 from .engine.passes import Layout, run_pass
 from .engine.runtime import map_local, start_local
 from .stats import (costes, dtypes, exact, histograms, metrics, moments, pairstats, ranks,
-                    thresholds)
+                    sweep, thresholds)
 from .stats.costes import Axis, CostesResult, Walk
 from .stats.extrema import extrema_statistic
-from .stats.joint import JointTable, icq_from_counts, threshold_sums
+from .stats.joint import JointTable, icq_from_counts, icq_from_signs, threshold_sums
 from .stats.sums import Sums, pearson
 from .stats.thresholded import ThresholdSums, coefficients, rwc_numerator
 from .stats.voxels import Grid, VoxelRules
@@ -289,38 +289,58 @@ class _Context:
         process's threads (nogil kernels); rows of at least that many cells
         are then derived on the threads (each writes only its own cells and
         walk), and the others one after the other, while another thread
-        sweeps their tables for Kendall's S
-        (:func:`~.stats.ranks.concordances`, no GIL needed).  Chosen on the
-        summed cells, the rows on threads do not depend on the chunking."""
-        record = self.record
+        sweeps their tables for Kendall's S, Spearman's rank products and
+        the ICQ sign counts (:func:`~.stats.sweep.prepare`, no GIL needed).
+        Chosen on the summed cells, the rows on threads do not depend on the
+        chunking."""
+        record, metric_keys = self.record, self.request.metrics
         map_local(record.table, [row.index for row in self.rows
                                  if record.cell_bound(row.index) >= THREADED_ROW_CELLS])
         big = {row.index for row in self.rows
                if record.table(row.index).cells.size >= THREADED_ROW_CELLS}
         map_local(self._from_joint_row, [row for row in self.rows if row.index in big])
         small = [row for row in self.rows if row.index not in big]
-        tables = [record.table(row.index) for row in small]
-        sweep = start_local(ranks.concordances(tables)) \
-            if "kendall" in self.request.metrics and small else None
-        for row in small:
-            self._from_joint_row(row, kendall=sweep is None)
-        if sweep is not None:
-            for row, table, s in zip(small, tables, sweep()):
-                self._set(row, dict(zip(("kendall", "kendall_pvalue"), ranks.kendall(table, s))))
+        tables = [self._table(row) for row in small]
+        swept = start_local(sweep.prepare(
+            tables, [self._means(row) for row in small], "kendall" in metric_keys,
+            "srcc" in metric_keys, "icq" in metric_keys)) if small else None
+        for row, table in zip(small, tables):
+            self._thresholds_of_joint_row(row, table)
+        for row, table, found in zip(small, tables, swept() if small else []):
+            self._order_statistics(row, table, found)
         self.walks = dict(sorted(self.walks.items()))  # row order, whatever the threads did
 
-    def _from_joint_row(self, row: _Row, kendall: bool = True):
-        """Every metric of a row (Kendall's tau only with ``kendall``)."""
+    def _table(self, row: _Row) -> JointTable:
+        return JointTable(self.record.table(row.index), row.axis_a, row.axis_b)
+
+    def _means(self, row: _Row) -> tuple:
+        return self.m.mean_a[row.key, row.pair], self.m.mean_b[row.key, row.pair]
+
+    def _from_joint_row(self, row: _Row):
+        """Every metric of a row."""
+        table = self._table(row)
+        self._order_statistics(row, table, sweep.Swept(None, None, None, None))
+        self._thresholds_of_joint_row(row, table)
+
+    def _order_statistics(self, row: _Row, table: JointTable, found: "sweep.Swept"):
+        """Spearman, Kendall and ICQ, from what a sweep found (None: computed
+        here)."""
         metric_keys = self.request.metrics
-        table = JointTable(self.record.table(row.index), row.axis_a, row.axis_b)
         if "srcc" in metric_keys:
-            self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman())))
-        if kendall and "kendall" in metric_keys:
-            self._set(row, dict(zip(("kendall", "kendall_pvalue"), table.kendall())))
+            self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman() if
+                                    found.rank_products is None else
+                                    ranks.spearman(found.rank_products, *found.marginals))))
+        if "kendall" in metric_keys:
+            self._set(row, dict(zip(("kendall", "kendall_pvalue"),
+                                    ranks.kendall(table.table, found.s))))
         if "icq" in metric_keys:
-            self._set(row, {"icq": table.icq(self.m.mean_a[row.key, row.pair],
-                                             self.m.mean_b[row.key, row.pair],
-                                             self.request.icq_convention)})
+            self._set(row, {"icq": table.icq(*self._means(row), self.request.icq_convention)
+                            if found.signs is None else
+                            icq_from_signs(found.signs, table.n, self.request.icq_convention)})
+
+    def _thresholds_of_joint_row(self, row: _Row, table: JointTable):
+        """The row's thresholds and the coefficients at them."""
+        metric_keys = self.request.metrics
         if not self.request.thresholded:
             return
         result = None

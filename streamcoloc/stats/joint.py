@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import numba
 import numpy as np
 
 from . import exact, ranks, sums
 from .costes import Axis, Staircase
-from .histograms import JointCells
+from .histograms import JointCells, cell_row
 from .sums import Sums
 from .thresholded import ThresholdSums, rwc_numerator
 
@@ -111,19 +112,17 @@ class JointTable:
 
     def icq(self, mean_a: float, mean_b: float, convention: str = "coloc2") -> float:
         """Li's ICQ from the signs of (a − ā)(b − b̄) (means in data units,
-        as doubles): see :func:`icq_from_counts`.  The voxels are counted
-        by the signs of their row and column (sign + 1 as keys: a 3 × 3 grid)."""
-        sign_a = np.sign(self.axis_a.data(self.axis_a.lo + np.arange(self.table.shape[0]))
-                         - mean_a)
-        sign_b = np.sign(self.axis_b.data(self.axis_b.lo + np.arange(self.table.shape[1]))
-                         - mean_b)
-        if not (np.isfinite(sign_a).all() and np.isfinite(sign_b).all()):
-            return icq_from_counts(0, 0, self.n, convention)  # a NaN mean: no product counts
-        count = self._keyed(sign_a.astype(np.int64) + 1, sign_b.astype(np.int64) + 1,
-                            sums.GRID, 3, 9)[:, 0].reshape(3, 3)  # [sign_a + 1, sign_b + 1]
-        return icq_from_counts(int(count[0, 0] + count[2, 2]),
-                               int(count[1].sum() + count[:, 1].sum() - count[1, 1]), self.n,
-                               convention)
+        as doubles): see :func:`icq_from_signs`."""
+        return icq_from_signs(self.sign_counts(mean_a, mean_b), self.n, convention)
+
+    def sign_counts(self, mean_a: float, mean_b: float) -> np.ndarray | None:
+        """Voxels by the signs of a − ā and b − b̄ (:func:`sign_counts`), None
+        when a mean is NaN."""
+        if np.isnan(mean_a) or np.isnan(mean_b):
+            return None
+        return sign_counts(self.table.cells, self._cells, self.table.shape[1],
+                           self.axis_a.lo, self.axis_b.lo, self.axis_a.base, self.axis_b.base,
+                           self.axis_a.step, self.axis_b.step, mean_a, mean_b)
 
     def rwc_numerators(self, selected: np.ndarray):
         """Σ a·W and Σ b·W over the selected cells for CellProfiler's RWC:
@@ -139,6 +138,47 @@ class JointTable:
                               self.axis_a, top),
                 rwc_numerator(exact.product_sum(count, weight, self._b[selected]), sum_w,
                               self.axis_b, top))
+
+
+@numba.njit(nogil=True, cache=True)
+def sign_counts(cells, counts, width_b, lo_a, lo_b, base_a, base_b, step_a, step_b, mean_a,
+                mean_b):
+    """(3, 3) voxel counts of joint-table cells (ascending) by the signs of
+    a − ā and b − b̄, indexed [sign_a + 1, sign_b + 1]: a value in histogram
+    units u is (u + base)·step in data units (:meth:`~.costes.Axis.data`),
+    compared with its mean as a double.  A row's cells are counted by the
+    sign of their column in three running totals, added to the row's sign
+    at its end."""
+    out = np.zeros((3, 3), np.int64)
+    row, first = -1, 0
+    total = np.zeros(3, np.int64)
+    for k in range(cells.size):
+        previous = row
+        row, first = cell_row(cells[k], width_b, row, first)
+        if row != previous and previous >= 0:
+            out[_sign(lo_a + previous, base_a, step_a, mean_a)] += total
+            total[:] = 0
+        total[_sign(lo_b + cells[k] - first, base_b, step_b, mean_b)] += counts[k]
+    if row >= 0:
+        out[_sign(lo_a + row, base_a, step_a, mean_a)] += total
+    return out
+
+
+@numba.njit(inline="always")
+def _sign(unit, base, step, mean):
+    """sign((unit + base)·step − mean) + 1."""
+    x = (np.float64(unit) + base) * step - mean
+    return 2 if x > 0 else (0 if x < 0 else 1)
+
+
+def icq_from_signs(count: np.ndarray | None, total: int, convention: str) -> float:
+    """:func:`icq_from_counts` of the (3, 3) counts of :func:`sign_counts`
+    (None, a NaN mean: no product counts)."""
+    if count is None:
+        return icq_from_counts(0, 0, total, convention)
+    return icq_from_counts(int(count[0, 0] + count[2, 2]),
+                           int(count[1].sum() + count[:, 1].sum() - count[1, 1]), total,
+                           convention)
 
 
 ICQ_CONVENTIONS = ("coloc2", "jacop", "napari")

@@ -29,9 +29,19 @@ EXACT_N = 3 * 10**9
 def centred_ranks(counts: np.ndarray) -> np.ndarray:
     """Doubled centred mid-ranks ``2·midrank − (n + 1)`` of each value of a
     histogram (int64; values with count 0 get the rank they would take)."""
-    counts = np.asarray(counts, dtype=np.int64)
-    before = np.cumsum(counts) - counts
-    return 2 * before + counts + 1 - (counts.sum() + 1)
+    return centred(np.asarray(counts, dtype=np.int64))
+
+
+@numba.njit(nogil=True, cache=True)
+def centred(counts):
+    """:func:`centred_ranks` of int64 counts: 2·(voxels before) + count − n."""
+    n = counts.sum()
+    out = np.empty_like(counts)
+    before = 0
+    for i in range(counts.size):
+        out[i] = 2 * before + counts[i] - n
+        before += counts[i]
+    return out
 
 
 def centred_square_sum(counts: np.ndarray) -> int:
@@ -130,7 +140,7 @@ def kendall(table, s=None):
     pairs; tau_b = S / √((n0 − n1)(n0 − n2)) with n0 = n(n−1)/2 and n1, n2
     the pairs tied in a, in b.  Exact in int64 while n < :data:`EXACT_N`; float64
     above.  NaN when a channel is constant.  ``s``: the table's S when
-    already known (:func:`concordances`), else computed here.
+    already known (:func:`~.sweep.prepare`), else computed here.
     """
     rows, cols = table.marginals()
     n = int(rows.sum())
@@ -164,35 +174,6 @@ COLUMN_BLOCK = 64
 #: 1.36x, 1.39x and 0.94x, 0.99x, 1.51x on the first two.
 #: benchmarks/bench_kendall.py prints the ratio on synthetic bands.
 DENSE_SPAN = 32
-
-
-def concordances(tables: list):
-    """Kendall's S (:func:`_concordance`) of each joint table of fewer than
-    :data:`EXACT_N` voxels (None for the others) by one nogil kernel
-    call: returns the function that makes the call, its inputs gathered
-    here, so that another thread can run it without taking the GIL while the
-    caller derives everything else."""
-    exact = [k for k, t in enumerate(tables) if int(t.counts.sum()) < EXACT_N]
-    if not exact:
-        return lambda: [None] * len(tables)
-    inputs = (numba.typed.List([tables[k].cells for k in exact]),
-              np.array([tables[k].shape[1] for k in exact], np.int64),
-              numba.typed.List([tables[k].counts.astype(np.int64, copy=False) for k in exact]))
-
-    def sweep():
-        out = [None] * len(tables)
-        for k, s in zip(exact, _concordances(*inputs)):
-            out[k] = int(s)
-        return out
-    return sweep
-
-
-@numba.njit(nogil=True, cache=True)
-def _concordances(cells, n_columns, counts):
-    s = np.empty(len(cells), np.int64)
-    for k in range(len(cells)):
-        s[k] = _concordance(cells[k], n_columns[k], counts[k], DENSE_SPAN)
-    return s
 
 
 @numba.njit(nogil=True, cache=True)

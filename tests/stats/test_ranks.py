@@ -68,34 +68,6 @@ def test_concordance_equals_the_pair_count(width, kind):
                                   dense_span) == expected
 
 
-def test_concordances_of_many_tables_in_one_sweep():
-    """The sweep of many tables (one nogil kernel call, prepared on the
-    caller's thread) gives each table's S as :func:`ranks._concordance`
-    does, and ``kendall`` with that S equals ``kendall`` alone and scipy;
-    a table of at least EXACT_N voxels is left to ``kendall``
-    (None)."""
-    rng = np.random.default_rng(5)
-    tables, samples = [], []
-    for k in range(7):
-        a = rng.integers(0, 5 + 30 * k, 200 + 50 * k)
-        b = a // 3 + rng.integers(0, 1 + 40 * (k % 3), a.size)
-        tables.append(JointCells.from_dense(_joint(a, b)))
-        samples.append((a, b))
-    huge = JointCells(np.array([0, 3]), np.array([ranks.EXACT_N, 1]), (2, 2))
-    sweep = ranks.concordances(tables[:3] + [huge] + tables[3:])
-    found = sweep()
-    assert found[3] is None
-    found = found[:3] + found[4:]
-    for table, s, (a, b) in zip(tables, found, samples):
-        assert s == ranks._concordance(table.cells, table.shape[1], table.counts,
-                                       ranks.DENSE_SPAN)
-        assert ranks.kendall(table, s) == ranks.kendall(table)
-        tau, p = ranks.kendall(table, s)
-        expected = stats.kendalltau(a, b, method="asymptotic")
-        assert tau == pytest.approx(expected.statistic, abs=1e-12)
-        assert p == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
-    assert ranks.concordances([huge])() == [None]
-    assert ranks.concordances([])() == []
 
 
 def test_centred_and_dense_ranks():
