@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Two per-region pieces of the analysis against the code they replaced.
+
+* **Costes walks** (``Walk.replay``, Coloc 2's walker): the candidates looked
+  up among the staircase's sample points against mapped through the gates
+  and searched on the staircase (the previous code, still the path of a
+  staircase that keeps no sample points).  On walks of the size of
+  bench_pixel's ~3,000 cut cells (ranges ~600 x 500) and of its 50 cells
+  (~1,800 x 1,200); the results are checked equal.
+* **Extents** (``histograms._extents`` on plain uint16 runs): extremes in the
+  data's dtype, shifted after, against the previous loop in int64 (kept here
+  as the reference), on a synthetic block of region runs like bench_pixel's
+  (~86 voxels a run); the extents are checked equal.
+
+Each pair alternates ``--repeat`` times in one process after a warm-up and
+prints the medians and the median of the ratios (previous / new).
+
+    .venv/bin/python benchmarks/bench_finalize_pieces.py
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numba
+import numpy as np
+from harness import alternated
+
+from streamcoloc.stats import histograms
+from streamcoloc.stats.costes import Axis, Staircase, Walk
+from streamcoloc.stats.histograms import _BIG, HI_A, HI_B, LO_A, LO_B, N, N_ZERO
+
+
+def walks(ranges: tuple, count: int, rng) -> list:
+    """(walk with its sample points, the same walk without them, below r and
+    n) on random lines through random extents of about ``ranges``."""
+    out = []
+    for _ in range(count):
+        lo_a, lo_b = (int(x) for x in rng.integers(100, 200, 2))
+        axes = (Axis(lo_a, lo_a + ranges[0], type_min=0, type_max=65535),
+                Axis(lo_b, lo_b + ranges[1], type_min=0, type_max=65535))
+        line = (float(rng.uniform(0.4, 0.9)), float(rng.uniform(-20, 20)))
+        kept = Walk("coloc2", *axes, line)
+        mapped = Walk("coloc2", *axes, line)
+        stairs = mapped.staircase
+        mapped.staircase = Staircase(stairs.gate_a, stairs.gate_b, stairs.kind)
+        cells = stairs.gate_a.size
+        below = (np.linspace(0.9, -0.1, cells) + rng.normal(0, 0.01, cells), np.arange(cells))
+        out.append((kept, mapped, below))
+    return out
+
+
+@numba.njit(nogil=True)
+def _old_extents(a_all, b_all, run_start, run_stop, run_region, zero, shift, out):
+    """The previous plain extents (one pair, one slice): every value widened
+    to int64 and shifted first."""
+    for r in range(run_start.size):
+        a, b = a_all[run_start[r]:run_stop[r]], b_all[run_start[r]:run_stop[r]]
+        lo_a, hi_a, lo_b, hi_b, n_zero = _BIG, -_BIG, _BIG, -_BIG, 0
+        for q in range(a.size):
+            x, y = np.int64(a[q]) >> shift[0], np.int64(b[q]) >> shift[1]
+            lo_a, hi_a = min(lo_a, x), max(hi_a, x)
+            lo_b, hi_b = min(lo_b, y), max(hi_b, y)
+            n_zero += (x == zero[0]) & (y == zero[1])
+        row = out[run_region[r], 0, 0]
+        row[N] += a.size
+        row[LO_A], row[HI_A] = min(row[LO_A], lo_a), max(row[HI_A], hi_a)
+        row[LO_B], row[HI_B] = min(row[LO_B], lo_b), max(row[HI_B], hi_b)
+        row[N_ZERO] += n_zero
+
+
+def block(rng, voxels: int = 2**24, regions: int = 20, run: int = 86):
+    """Two correlated uint16 channels and region runs covering ~2/3 of them."""
+    base = rng.integers(150, 1900, voxels).astype(np.uint16)
+    channels = [base[None], (base * 0.6 + rng.integers(0, 300, voxels)).astype(np.uint16)[None]]
+    start = np.arange(0, voxels - run, int(run * 1.5), dtype=np.int64)
+    stop = start + run
+    region = rng.integers(0, regions, start.size).astype(np.int32)
+    return channels, start, stop, region, regions
+
+
+def new_extents(channels, start, stop, region, regions):
+    out = _fresh(regions)
+    histograms._extents(channels, np.array([[0, 1]]), np.array([0, start.size]), start, stop,
+                        region, np.zeros((2, 3), np.int64), np.zeros(2, np.int64),
+                        np.zeros(2, np.int64), True, out)
+    return out
+
+
+def old_extents(channels, start, stop, region, regions):
+    out = _fresh(regions)
+    _old_extents(channels[0][0], channels[1][0], start, stop, region, np.zeros(2, np.int64),
+                 np.zeros(2, np.int64), out)
+    return out
+
+
+def _fresh(regions):
+    out = np.zeros((regions, 1, 1, 6), np.int64)
+    out[..., [LO_A, LO_B]] = _BIG
+    out[..., [HI_A, HI_B]] = -_BIG
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"bench_finalize_pieces: medians of {args.repeat} alternations, previous / new")
+    for ranges, count in (((600, 500), 300), ((1800, 1200), 50)):
+        cases = walks(ranges, count, rng)
+        for kept, mapped, below in cases:
+            if kept.replay(below) != mapped.replay(below):
+                raise SystemExit("bench_finalize_pieces: the walks' results differ")
+        old, new, ratio = alternated(lambda: [m.replay(b) for _, m, b in cases],
+                                     lambda: [k.replay(b) for k, _, b in cases], args.repeat)
+        print(f"  Coloc 2 walks {ranges[0]}x{ranges[1]} (x{count}): mapped {1e6 * old / count:.0f}"
+              f" us, looked up {1e6 * new / count:.0f} us a walk, ratio {ratio:.2f}x")
+    data = block(rng)
+    if not (old_extents(*data) == new_extents(*data)).all():
+        raise SystemExit("bench_finalize_pieces: the extents differ")
+    old, new, ratio = alternated(lambda: old_extents(*data), lambda: new_extents(*data),
+                                 args.repeat)
+    print(f"  extents of a 16 Mi-voxel uint16 block: int64 loop {1e3 * old:.1f} ms, "
+          f"own dtype {1e3 * new:.1f} ms, ratio {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
