@@ -326,10 +326,12 @@ class _Context:
         """Spearman, Kendall and ICQ, from what a sweep found (None: computed
         here)."""
         metric_keys = self.request.metrics
+        if found.marginals is not None:
+            table.table.take_marginals(*found.marginals)  # (held once, used by Kendall too)
         if "srcc" in metric_keys:
             self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman() if
                                     found.rank_products is None else
-                                    ranks.spearman(found.rank_products, *found.marginals))))
+                                    ranks.spearman(found.rank_products, *table.table.marginals()))))
         if "kendall" in metric_keys:
             self._set(row, dict(zip(("kendall", "kendall_pvalue"),
                                     ranks.kendall(table.table, found.s))))

@@ -424,6 +424,12 @@ class JointCells:
         """Voxel counts per value of a and of b (int64, exact)."""
         return self._marginals
 
+    def take_marginals(self, totals_a: np.ndarray, totals_b: np.ndarray) -> None:
+        """Keep marginals counted elsewhere from these cells (a sweep's:
+        :mod:`.sweep`) as this table's, unless it has its own already, so
+        that they are held once."""
+        self.__dict__.setdefault("_marginals", (totals_a, totals_b))
+
     @classmethod
     def merged(cls, parts: list, shape: tuple) -> "JointCells":
         """Sum of ``parts`` = [(JointCells, row offset, column offset)] placed

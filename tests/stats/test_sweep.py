@@ -72,3 +72,17 @@ def test_a_sweep_computes_only_what_is_asked_and_nothing_for_no_tables():
     assert sweep.prepare(tables, means, False, False, False)() == [
         sweep.Swept(None, None, None, None)] * 2
     assert sweep.prepare([], np.empty((0, 2)), True, True, True)() == []
+
+
+def test_the_sweeps_marginals_are_held_once():
+    """A table takes the sweep's marginals as its own (Kendall's ties read
+    them; not counted and held a second time), unless it has its own."""
+    tables, samples = _tables(np.random.default_rng(7), 2)
+    found = sweep.prepare(tables, [(x.mean(), y.mean()) for x, y in samples], True, True,
+                          False)()
+    own = tables[1].table.marginals()
+    for table, result in zip(tables, found):
+        table.table.take_marginals(*result.marginals)
+    assert tables[0].table.marginals()[0] is found[0].marginals[0]
+    assert tables[1].table.marginals() is own
+    assert all((x == y).all() for x, y in zip(own, found[1].marginals))
