@@ -534,8 +534,7 @@ def _integer_channels(channels, options: HistogramOptions):
     if options.grids is None:
         return kernel_channels(channels)
     background = options.rules.background
-    return tuple(np.ascontiguousarray(quantize(c, grid, None if background is None else
-                                               background[i]))  # (numpy keeps a view's order)
+    return tuple(quantize(c, grid, None if background is None else background[i])
                  for i, (c, grid) in enumerate(zip(channels, options.grids)))
 
 

@@ -99,9 +99,11 @@ class Grid:
 
 
 def quantize(block: np.ndarray, grid: Grid, background: float | None) -> np.ndarray:
-    """A float block as int32 grid values (non-finite → :data:`EXCLUDED`),
-    after the background subtraction, which must happen in data units."""
-    values = block.astype(np.float64)
+    """A float block as C-contiguous int32 grid values (non-finite →
+    :data:`EXCLUDED`; the kernels take C order, as from
+    :func:`~.dtypes.kernel_channels`), after the background subtraction,
+    which must happen in data units."""
+    values = np.array(block, dtype=np.float64, order="C")  # (a view's order would be kept)
     if background is not None:
         np.maximum(values - background, 0.0, out=values)
     finite = np.isfinite(values)
