@@ -303,10 +303,10 @@ class _Context:
         tables = [self._table(row) for row in small]
         swept = start_local(sweep.prepare(
             tables, [self._means(row) for row in small], "kendall" in metric_keys,
-            "srcc" in metric_keys, "icq" in metric_keys)) if small else None
+            "srcc" in metric_keys, "icq" in metric_keys))
         for row, table in zip(small, tables):
             self._thresholds_of_joint_row(row, table)
-        for row, table, found in zip(small, tables, swept() if small else []):
+        for row, table, found in zip(small, tables, swept()):
             self._order_statistics(row, table, found)
         self.walks = dict(sorted(self.walks.items()))  # row order, whatever the threads did
 
@@ -319,7 +319,7 @@ class _Context:
     def _from_joint_row(self, row: _Row):
         """Every metric of a row."""
         table = self._table(row)
-        self._order_statistics(row, table, sweep.Swept(None, None, None, None))
+        self._order_statistics(row, table, sweep.NOT_SWEPT)
         self._thresholds_of_joint_row(row, table)
 
     def _order_statistics(self, row: _Row, table: JointTable, found: "sweep.Swept"):

@@ -36,13 +36,17 @@ class Swept(NamedTuple):
     signs: np.ndarray | None
 
 
+#: A table the sweep left to the single-table functions.
+NOT_SWEPT = Swept(None, None, None, None)
+
+
 def prepare(tables: list[JointTable], means: np.ndarray, kendall: bool, spearman: bool,
             icq: bool):
     """The function that sweeps ``tables`` (``means``: (tables, 2) of a and b
     in data units) and returns a :class:`Swept` per table."""
     exact_n = [k for k, t in enumerate(tables) if t.n < ranks.EXACT_N]
     if not exact_n or not (kendall or spearman or icq):
-        return lambda: [Swept(None, None, None, None)] * len(tables)
+        return lambda: [NOT_SWEPT] * len(tables)
     chosen = [tables[k] for k in exact_n]
     cells = numba.typed.List([t.table.cells for t in chosen])
     counts = numba.typed.List([t.table.counts.astype(np.int64, copy=False) for t in chosen])
@@ -58,9 +62,8 @@ def prepare(tables: list[JointTable], means: np.ndarray, kendall: bool, spearman
 
     def sweep() -> list:
         s, words, totals_a, totals_b, signs = _sweep(
-            cells, counts, shapes, axes, steps, means, offsets, kendall, spearman,
-            icq and not nan_mean.all())
-        out = [Swept(None, None, None, None)] * len(tables)
+            cells, counts, shapes, axes, steps, means, offsets, kendall, spearman, icq)
+        out = [NOT_SWEPT] * len(tables)
         for i, k in enumerate(exact_n):
             marginals = (totals_a[offsets[i, 0]:offsets[i + 1, 0]],
                          totals_b[offsets[i, 1]:offsets[i + 1, 1]]) if spearman else None
