@@ -259,6 +259,39 @@ def test_counts_of_256_and_more_in_the_byte_scratch():
         assert {(x, y): whole[x, y] for x, y in wanted} == wanted
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_scan_of_the_byte_scratch_against_numpy(seed):
+    """The scan that turns a row's byte scratch into its cells: on extents
+    of empty cache lines (skipped 8 words at a time), lines with a single
+    non-empty cell, counts that are multiples of 256 (byte 0, only listed)
+    alone in an otherwise empty line and at the extent's end, it gives
+    numpy's non-empty cells and counts from ``n`` on, resets the scratch,
+    and writes no further than :data:`~.histograms.SCAN_SLACK` cells past
+    the last it keeps."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 3000))
+    counts = np.zeros(size, np.int64)
+    occupied = rng.random(size) < rng.choice([0.002, 0.05, 0.5])
+    counts[occupied] = rng.integers(1, 600, occupied.sum())
+    for cell in rng.integers(0, size, 3).tolist() + [size - 1]:
+        counts[cell] = 256 * int(rng.integers(1, 4))  # byte 0, listed only
+    scratch = np.zeros(-(-size // 8) * 8, np.uint8)
+    scratch[:size] = counts % 256
+    listed = np.repeat(np.arange(size), counts // 256).astype(np.int64)
+    start, poison = 5, -7
+    kept = np.flatnonzero(counts)
+    cells = np.full(start + kept.size + histograms.SCAN_SLACK + 16, poison, np.int64)
+    out = cells.copy()
+    n = histograms._scan_cells(scratch, scratch.view(np.uint64), size, listed, cells, out, start)
+    assert n == start + kept.size
+    np.testing.assert_array_equal(cells[start:n], kept)
+    np.testing.assert_array_equal(out[start:n], counts[kept])
+    assert (cells[:start] == poison).all() and (out[:start] == poison).all()
+    assert (cells[n + histograms.SCAN_SLACK:] == poison).all()
+    assert (out[n + histograms.SCAN_SLACK:] == poison).all()
+    assert not scratch.any()
+
+
 def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
     """Parts of other shapes placed at offsets, overlapping cells added:
     equal to adding the dense tables, ascending and distinct cells."""
