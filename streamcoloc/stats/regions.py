@@ -71,52 +71,77 @@ def _label_runs(labels, max_run):
 def _scan_runs(labels, max_run, lookup, plane_start, start, stop, region):
     """Fill the run arrays as far as they go; returns (runs found, negative
     labels).  ``lookup`` maps label ids to dense indices in order of first
-    appearance and is kept across calls."""
-    n_runs = 0
-    n_negative = 0
+    appearance and is kept across calls.
+
+    A plane's runs end where its label changes: voxels 1.. of the plane are
+    compared with their predecessors 64 at a time into a bit mask, without
+    branches (a loop LLVM vectorizes), whose set bits are read lowest first;
+    the window that reaches the plane's end ends its last run.  An id equal
+    to the last one looked up is not looked up again (a row crosses a region
+    in one run between background runs, and the next row the same region).
+    Together 1.6x faster than finding each run's end by comparing 32 voxels
+    at a time with its first and then one by one, and looking every id up
+    (benchmarks/bench_pieces.py).  (One function: Numba's inlined helpers
+    taking the arrays measured 1.3x slower, counting references per call.)"""
+    n_runs = n_negative = 0
+    last_id, index = np.int64(0), np.int32(0)  # the last id looked up and its index
     for p in range(labels.shape[0]):
         plane_start[p] = n_runs
         plane = labels[p]
-        q = 0
-        while q < plane.size:
-            value = plane[q]
-            end = _run_end(plane, q)
-            if value < 0:
-                n_negative += end - q
-            elif value > 0:
-                key = np.int64(value)
-                if key in lookup:
-                    index = lookup[key]
+        first, base = 0, 1  # the current run's first voxel; the window's
+        while plane.size:
+            changes = np.uint64(0)
+            if base + 64 <= plane.size:  # (a fixed 64: 1.2x faster than min(64, ...))
+                for i in range(64):
+                    changes |= np.uint64(plane[base + i] != plane[base + i - 1]) << np.uint64(i)
+            else:
+                for i in range(max(plane.size - base, 0)):
+                    changes |= np.uint64(plane[base + i] != plane[base + i - 1]) << np.uint64(i)
+            at_end = last = base + 64 >= plane.size  # the window ends the plane's last run
+            while changes or last:
+                if changes:
+                    end = base + _lowest_bit(changes)
+                    changes &= changes - np.uint64(1)
                 else:
-                    index = np.int32(len(lookup))
-                    lookup[key] = index
-                for first in range(q, end, max_run):
-                    if n_runs < start.size:
-                        start[n_runs] = first
-                        stop[n_runs] = min(first + max_run, end)
-                        region[n_runs] = index
-                    n_runs += 1
-            q = end
+                    end, last = plane.size, False
+                value = plane[first]
+                if value < 0:
+                    n_negative += end - first
+                elif value > 0:
+                    key = np.int64(value)
+                    if key != last_id:
+                        if key in lookup:
+                            index = lookup[key]
+                        else:
+                            index = np.int32(len(lookup))
+                            lookup[key] = index
+                        last_id = key
+                    for q in range(first, end, max_run):
+                        if n_runs < start.size:
+                            start[n_runs] = q
+                            stop[n_runs] = min(q + max_run, end)
+                            region[n_runs] = index
+                        n_runs += 1
+                first = end
+            if at_end:
+                break
+            base += 64
     plane_start[labels.shape[0]] = n_runs
     return n_runs, n_negative
 
 
+#: De Bruijn sequence for the index of a 64-bit word's lowest set bit
+#: (Leiserson, Prokop & Randall 1998): its top 6 bits after multiplying by
+#: that bit alone are distinct for each of the 64 bits.
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_BIT_OF = np.zeros(64, np.int64)
+_BIT_OF[[((_DE_BRUIJN.item() << k) % 2**64) >> 58 for k in range(64)]] = np.arange(64)
+
+
 @numba.njit(inline="always")
-def _run_end(plane, q):
-    """End of the run of equal labels starting at ``q``: compared 32 at a
-    time without early exit (vectorized), then one by one."""
-    value = plane[q]
-    end = q + 1
-    while end + 32 <= plane.size:
-        differs = False
-        for i in range(end, end + 32):
-            differs |= plane[i] != value
-        if differs:
-            break
-        end += 32
-    while end < plane.size and plane[end] == value:
-        end += 1
-    return end
+def _lowest_bit(word):
+    """Index of the lowest set bit of a non-zero uint64."""
+    return _BIT_OF[((word & (~word + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from streamcoloc.stats.regions import MAX_RUN, NO_SLICE, WHOLE_IMAGE_ID, ChunkRegions
+from streamcoloc.stats.regions import (MAX_RUN, NO_SLICE, WHOLE_IMAGE_ID, ChunkRegions,
+                                       _label_runs)
 
 
 def _voxel_ids(regions: ChunkRegions, shape) -> np.ndarray:
@@ -35,6 +36,39 @@ def test_runs_round_trip(dtype):
         for r in runs:
             if regions.stop[r] == regions.start[r + 1] and regions.region[r] == regions.region[r + 1]:
                 assert regions.stop[r] - regions.start[r] == MAX_RUN
+
+
+@pytest.mark.parametrize("length", [0, 1, 63, 64, 65, 128, 129, 1000])
+def test_short_runs_against_numpy(length):
+    """Runs of 1 to 70 voxels, so labels change at every bit of the 64-voxel
+    masks the scan compares (the first and last of a mask, across masks, in
+    the tail after the last whole mask), on planes of every length around
+    64: the runs are the maximal stretches of one non-zero label, ids in
+    order of first appearance, and negative voxels are counted."""
+    rng = np.random.default_rng(length)
+    values = np.array([0, 0, -2, 3, 5, 2**40], np.int64)
+    planes = []
+    for _ in range(4):
+        lengths = rng.integers(1, 71, length + 1)
+        planes.append(np.repeat(rng.choice(values, lengths.size), lengths)[:length])
+    labels = np.array(planes).reshape(4, length)
+    plane_start, start, stop, region, ids, n_negative = _label_runs(labels, 50)
+    assert n_negative == (labels < 0).sum()
+    expected, seen = [], {}
+    for p, plane in enumerate(labels):
+        q = 0
+        while q < length:
+            end = q + 1
+            while end < length and plane[end] == plane[q]:
+                end += 1
+            if plane[q] > 0:
+                index = seen.setdefault(int(plane[q]), len(seen))
+                expected += [(p, k, min(k + 50, end), index) for k in range(q, end, 50)]
+            q = end
+    found = [(p, start[r], stop[r], region[r]) for p in range(4)
+             for r in range(plane_start[p], plane_start[p + 1])]
+    assert found == expected
+    assert ids.tolist() == list(seen)
 
 
 def test_whole_image_runs_cover_every_voxel():
