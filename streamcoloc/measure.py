@@ -324,17 +324,17 @@ class _Context:
 
     def _order_statistics(self, row: _Row, table: JointTable, found: "sweep.Swept"):
         """Spearman, Kendall and ICQ, from what a sweep found (None: computed
-        here)."""
+        here; Kendall first, whose sweep gives Spearman the marginals)."""
         metric_keys = self.request.metrics
         if found.marginals is not None:
-            table.table.take_marginals(*found.marginals)  # (held once, used by Kendall too)
+            table.table.take_marginals(*found.marginals)  # (held once, used by both)
+        if "kendall" in metric_keys:
+            self._set(row, dict(zip(("kendall", "kendall_pvalue"),
+                                    ranks.kendall(table.table, found.s))))
         if "srcc" in metric_keys:
             self._set(row, dict(zip(("srcc", "srcc_pvalue"), table.spearman() if
                                     found.rank_products is None else
                                     ranks.spearman(found.rank_products, *table.table.marginals()))))
-        if "kendall" in metric_keys:
-            self._set(row, dict(zip(("kendall", "kendall_pvalue"),
-                                    ranks.kendall(table.table, found.s))))
         if "icq" in metric_keys:
             self._set(row, {"icq": table.icq(*self._means(row), self.request.icq_convention)
                             if found.signs is None else

@@ -424,6 +424,11 @@ class JointCells:
         return cls(cells, flat[cells].astype(np.int64), tuple(np.shape(table)))
 
     @cached_property
+    def n(self) -> int:
+        """Voxels counted (Σ counts)."""
+        return int(self.counts.sum())
+
+    @cached_property
     def rows(self) -> np.ndarray:
         """Row (a − lo_a) of each cell, ascending."""
         return self.cells // self.shape[1]

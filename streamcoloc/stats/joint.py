@@ -39,9 +39,9 @@ class JointTable:
     def _b(self) -> np.ndarray:
         return self.table.columns + self.axis_b.lo
 
-    @cached_property
+    @property
     def n(self) -> int:
-        return int(self._cells.sum())
+        return self.table.n
 
     def marginal(self, channel: str) -> np.ndarray:
         return self.table.marginals()[0 if channel == "a" else 1]

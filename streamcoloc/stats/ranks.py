@@ -142,13 +142,15 @@ def kendall(table, s=None):
     above.  NaN when a channel is constant.  ``s``: the table's S when
     already known (:func:`~.sweep.prepare`), else computed here.
     """
-    rows, cols = table.marginals()
-    n = int(rows.sum())
+    n = table.n
     exact_sums = n < EXACT_N
     if s is None:
-        s = _concordance(table.cells, table.shape[1],
-                         table.counts.astype(np.int64 if exact_sums else np.float64, copy=False),
-                         DENSE_SPAN)
+        s, rows, cols = _concordance(
+            table.cells, *table.shape,
+            table.counts.astype(np.int64 if exact_sums else np.float64, copy=False), DENSE_SPAN)
+        if exact_sums:
+            table.take_marginals(rows, cols)  # (the sweep's totals: for Spearman too)
+    rows, cols = table.marginals()
     s = int(s) if exact_sums else float(s)
     total = n * (n - 1) // 2
     x_tie, x0, x1 = _ties(rows)
@@ -177,10 +179,12 @@ DENSE_SPAN = 32
 
 
 @numba.njit(nogil=True, cache=True)
-def _concordance(cells, n_columns, counts, dense_span):
-    """S = Σ_ij H_ij (C_ij − D_ij) over the non-empty cells (row-major
-    indices, ascending): C_ij (D_ij) counts the voxels in rows i' > i and
-    columns j' > j (j' < j).
+def _concordance(cells, n_rows, n_columns, counts, dense_span):
+    """``(S, row totals, column totals)``: S = Σ_ij H_ij (C_ij − D_ij) over
+    the non-empty cells (row-major indices, ascending) of an ``n_rows`` ×
+    ``n_columns`` table, where C_ij (D_ij) counts the voxels in rows i' > i
+    and columns j' > j (j' < j); the totals are the marginal histograms,
+    which the sweep adds up anyway (in the counts' dtype).
 
     One sweep from the last row up keeps the column totals T of the rows
     below, their sum, and their sums over blocks of :data:`COLUMN_BLOCK`
@@ -196,6 +200,7 @@ def _concordance(cells, n_columns, counts, dense_span):
     the loop that adds the row's cells to the totals (each D was written
     before, and a cell's own column is read before its count joins it)."""
     dtype = counts.dtype.type
+    row_total = np.zeros(n_rows, counts.dtype)
     column_total = np.zeros(n_columns, counts.dtype)
     block_total = np.zeros(n_columns // COLUMN_BLOCK + 1, counts.dtype)
     before_at = np.empty(n_columns, counts.dtype)  # D at the row's columns
@@ -231,8 +236,9 @@ def _concordance(cells, n_columns, counts, dense_span):
             block_total[column // COLUMN_BLOCK] += counts[k]
             row += counts[k]
         below += row
+        row_total[first // n_columns] = row
         end = start
-    return s
+    return s, row_total, column_total
 
 
 @numba.njit

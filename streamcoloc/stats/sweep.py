@@ -26,9 +26,9 @@ from .joint import JointTable, sign_counts
 
 class Swept(NamedTuple):
     """One table's results (None where not asked for, or for a table of at
-    least :data:`~.ranks.EXACT_N` voxels): Kendall's S, Spearman's Σ c_a·c_b
-    with the marginal histograms, the ICQ sign counts (None also for a NaN
-    mean)."""
+    least :data:`~.ranks.EXACT_N` voxels): Kendall's S, Spearman's Σ c_a·c_b,
+    the marginal histograms (with either: Kendall's sweep adds them up), the
+    ICQ sign counts (None also for a NaN mean)."""
 
     s: int | None
     rank_products: int | None
@@ -66,7 +66,8 @@ def prepare(tables: list[JointTable], means: np.ndarray, kendall: bool, spearman
         out = [NOT_SWEPT] * len(tables)
         for i, k in enumerate(exact_n):
             marginals = (totals_a[offsets[i, 0]:offsets[i + 1, 0]],
-                         totals_b[offsets[i, 1]:offsets[i + 1, 1]]) if spearman else None
+                         totals_b[offsets[i, 1]:offsets[i + 1, 1]]) \
+                if kendall or spearman else None
             out[k] = Swept(int(s[i]) if kendall else None,
                            exact.words_to_int(*words[i]) if spearman else None, marginals,
                            signs[i] if icq and not nan_mean[i] else None)
@@ -84,14 +85,17 @@ def _sweep(cells, counts, shapes, axes, steps, means, offsets, kendall, spearman
     signs = np.zeros((n_tables, 3, 3), np.int64)
     for k in range(n_tables):
         width_a, width_b = shapes[k, 0], shapes[k, 1]
-        if kendall:
-            s[k] = ranks._concordance(cells[k], width_b, counts[k], ranks.DENSE_SPAN)
-        if spearman:
-            ma, mb = _marginal_counts(cells[k], counts[k], width_a, width_b)
+        if kendall or spearman:
+            if kendall:  # (the marginals come with S)
+                s[k], ma, mb = ranks._concordance(cells[k], width_a, width_b, counts[k],
+                                                  ranks.DENSE_SPAN)
+            else:
+                ma, mb = _marginal_counts(cells[k], counts[k], width_a, width_b)
             totals_a[offsets[k, 0]:offsets[k + 1, 0]] = ma
             totals_b[offsets[k, 1]:offsets[k + 1, 1]] = mb
-            words[k, 0], words[k, 1] = ranks._rank_products(
-                cells[k], counts[k], width_b, ranks.centred(ma), ranks.centred(mb))
+            if spearman:
+                words[k, 0], words[k, 1] = ranks._rank_products(
+                    cells[k], counts[k], width_b, ranks.centred(ma), ranks.centred(mb))
         if icq and not (np.isnan(means[k, 0]) or np.isnan(means[k, 1])):
             signs[k] = sign_counts(cells[k], counts[k], width_b, axes[k, 0], axes[k, 1],
                                    axes[k, 2], axes[k, 3], steps[k, 0], steps[k, 1],

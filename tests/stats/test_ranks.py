@@ -46,7 +46,8 @@ def test_concordance_equals_the_pair_count(width, kind):
     whole width (far cells: whole blocks), the first and last columns
     filled: S = Σ over cell pairs of both counts × sign(Δrow)·sign(Δcolumn),
     counted directly (int64 and float64 counts), with rows dealt to the
-    span's sum and the walk as DENSE_SPAN says, all walked and all summed."""
+    span's sum and the walk as DENSE_SPAN says, all walked and all summed;
+    the row and column totals it adds up are the marginal histograms."""
     rng = np.random.default_rng(width)
     rows = 30
     table = np.zeros((rows, width), np.int64)
@@ -63,9 +64,12 @@ def test_concordance_equals_the_pair_count(width, kind):
     expected = int((h[:, None] * h[None, :] * np.sign(i[None, :] - i[:, None])
                     * np.sign(j[None, :] - j[:, None])).sum()) // 2
     for dense_span in (ranks.DENSE_SPAN, 0, 2**40):  # as set; rows walked; spans summed
-        assert ranks._concordance(cells.cells, width, cells.counts, dense_span) == expected
-        assert ranks._concordance(cells.cells, width, cells.counts.astype(np.float64),
-                                  dense_span) == expected
+        for counts in (cells.counts, cells.counts.astype(np.float64)):
+            s, row_totals, column_totals = ranks._concordance(cells.cells, rows, width, counts,
+                                                              dense_span)
+            assert s == expected
+            np.testing.assert_array_equal(row_totals, table.sum(axis=1))  # the marginals
+            np.testing.assert_array_equal(column_totals, table.sum(axis=0))
 
 
 

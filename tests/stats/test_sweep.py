@@ -46,8 +46,8 @@ def test_a_sweep_gives_each_table_what_its_own_functions_give():
     assert found[-1].signs is None and found[-1].s == found[0].s  # (a NaN mean)
     for table, result, (a, b), (mean_a, mean_b) in zip(tables, found[:3] + found[4:-1],
                                                         samples, means):
-        assert result.s == ranks._concordance(table.table.cells, table.table.shape[1],
-                                              table.table.counts, ranks.DENSE_SPAN)
+        assert result.s == ranks._concordance(table.table.cells, *table.table.shape,
+                                              table.table.counts, ranks.DENSE_SPAN)[0]
         assert result.rank_products == ranks.rank_product_sum(table.table)
         assert all((x == y).all() for x, y in zip(result.marginals, table.table.marginals()))
         assert (result.signs == table.sign_counts(mean_a, mean_b)).all()
@@ -67,8 +67,11 @@ def test_a_sweep_computes_only_what_is_asked_and_nothing_for_no_tables():
     tables, samples = _tables(np.random.default_rng(6), 2)
     means = [(x.mean(), y.mean()) for x, y in samples]
     only_kendall = sweep.prepare(tables, means, True, False, False)()
-    assert all(r.s is not None and r.rank_products is None and r.marginals is None
-               and r.signs is None for r in only_kendall)
+    assert all(r.s is not None and r.rank_products is None and r.signs is None
+               for r in only_kendall)
+    for table, result in zip(tables, only_kendall):  # (the marginals come with S)
+        assert all((x == y).all() for x, y in zip(result.marginals, table.table.marginals()))
+    assert all(r.marginals is None for r in sweep.prepare(tables, means, False, False, True)())
     assert sweep.prepare(tables, means, False, False, False)() == [
         sweep.Swept(None, None, None, None)] * 2
     assert sweep.prepare([], np.empty((0, 2)), True, True, True)() == []
