@@ -35,9 +35,10 @@ import numba
 import numpy as np
 from harness import alternated
 
-from bench_pixel import labels_block, make_scene
+from bench_pixel import channel_block, labels_block, make_scene
 
-from streamcoloc.stats import histograms, regions
+from streamcoloc.stats import histograms, moments, regions
+from streamcoloc.stats.voxels import VoxelRules
 from streamcoloc.stats.costes import Axis, Staircase, Walk
 from streamcoloc.stats.histograms import _BIG, HI_A, HI_B, LO_A, LO_B, N, N_ZERO
 
@@ -251,8 +252,8 @@ def main() -> None:
           f"{kept / 1e3:.0f}k non-empty, refill included): a branch per cell "
           f"{1e3 * old / len(rows):.2f} ms, branch-free {1e3 * new / len(rows):.2f} ms a row, "
           f"ratio {ratio:.2f}x")
-    labels = labels_block(make_scene((64, 1024, 1024)), [(0, 64), (0, 512), (0, 512)])
-    labels = labels.reshape(1, -1)
+    scene, place = make_scene((64, 1024, 1024)), [(0, 64), (0, 512), (0, 512)]
+    labels = labels_block(scene, place).reshape(1, -1)
     old_runs, new_runs = (label_runs(k, labels) for k in (_old_scan_runs, regions._scan_runs))
     if not all((x == y).all() for x, y in zip(old_runs, new_runs)):
         raise SystemExit("bench_pieces: the label runs differ")
@@ -261,6 +262,39 @@ def main() -> None:
     print(f"  label runs of a 16 Mi-voxel block of bench_pixel's 50 cells ({new_runs[0].size:,} "
           f"runs): run by run {1e3 * old:.1f} ms, 64 voxels at a time {1e3 * new:.1f} ms, "
           f"ratio {ratio:.2f}x")
+    channels = [channel_block(scene, c, place).reshape(1, -1) for c in (0, 1)]
+    chunk_regions = regions.ChunkRegions.from_labels(labels, labels.shape[1], None)
+    record = histograms.chunk(channels, chunk_regions, histograms.HistogramOptions(
+        PAIR, VoxelRules(), moment_thresholds=NO_THRESHOLDS))
+    voxels = moments_of_voxels(channels, chunk_regions)
+    if not all((x == y).all() for x, y in ((record.moments.keys, voxels.keys),
+                                           (record.moments.hi, voxels.hi),
+                                           (record.moments.lo, voxels.lo))):
+        raise SystemExit("bench_pieces: the moments differ")
+    tables = [np.concatenate([getattr(t, name) for t in record.tables])
+              for name in ("cells", "counts")]
+    offsets = np.concatenate([[0], np.cumsum([t.cells.size for t in record.tables])])
+    old, new, ratio = alternated(lambda: moments_of_voxels(channels, chunk_regions),
+                                 lambda: moments_of_cells(*tables, offsets, record.extents),
+                                 args.repeat)
+    print(f"  moments of a block's 50 cells ({tables[0].size:,} joint cells of "
+          f"{int(record.extents[:, histograms.N].sum()):,} voxels): per voxel "
+          f"{1e3 * old:.1f} ms, from the cells {1e3 * new:.1f} ms, ratio {ratio:.2f}x")
+
+
+PAIR, NO_THRESHOLDS = np.array([[0, 1]]), np.full((1, 2), np.nan)
+
+
+def moments_of_voxels(channels, chunk_regions):
+    return moments.chunk(channels, chunk_regions,
+                         moments.MomentOptions(PAIR, VoxelRules(), NO_THRESHOLDS))
+
+
+def moments_of_cells(cells, counts, offsets, extents):
+    sums = np.zeros((offsets.size - 1, len(moments.FIELDS)), np.int64)
+    histograms._cell_moments(cells, counts, offsets, extents, np.zeros(offsets.size - 1, np.int64),
+                             moments.gates(NO_THRESHOLDS, True), sums)
+    return sums
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ Read plan (the fewest reads of the data for the metrics requested):
 
 * **integer data of at most 16 bits**: one read gives the moments and, when
   an order- or threshold-based metric is requested, the joint histograms of
-  every (region, slice, pair) (:mod:`.stats.histograms`); everything else is
-  derived from them.  When the joint tables would exceed their memory budget
+  every (region, slice, pair) (:mod:`.stats.histograms`), which then sum the
+  moments from each chunk's joint cells (a few operations per cell rather
+  than per voxel); everything else is derived from them.  When the joint tables would exceed their memory budget
   only marginal histograms are kept and a second read accumulates the joint
   quantities voxel by voxel (:mod:`.stats.pairstats`; very many rows of
   wide value ranges take one such read per batch of rows within
@@ -27,7 +28,7 @@ coefficient is evaluated at them (:mod:`.stats.thresholded`).
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -137,20 +138,23 @@ class Measurement:
 def measure(layout: Layout, request: Request) -> Measurement:
     kernel_dtypes = [s.dtype for s in layout.sources for _ in range(s.shape[0])]
     exact = dtypes.is_exact(kernel_dtypes)
-    statistics = [moments.statistic(moments.MomentOptions(request.pairs, request.rules,
-                                                          request.manual))]
-    if request.needs_tables:
-        statistics.append(histograms.statistic(histograms.HistogramOptions(
-            request.pairs, request.rules, None, request.max_cells)) if exact
-            else extrema_statistic(request.rules))
-    results = run_pass(statistics, layout)
-    m = results[0]
+    options = histograms.HistogramOptions(request.pairs, request.rules, None, request.max_cells)
+    if request.needs_tables and exact:
+        # The joint histograms with their rows' moments, summed from their
+        # cells rather than in a pass over the voxels of their own.
+        (record,) = run_pass([histograms.statistic(replace(
+            options, moment_thresholds=request.manual))], layout)
+        m, n_reads = moments.finalize(record.moments), 1
+    else:
+        statistics = [moments.statistic(moments.MomentOptions(request.pairs, request.rules,
+                                                              request.manual))]
+        if request.needs_tables:
+            statistics.append(extrema_statistic(request.rules))
+        results = run_pass(statistics, layout)
+        m = results[0]
     if not request.needs_tables:
         return Measurement(m, {}, 1)
-    options = histograms.HistogramOptions(request.pairs, request.rules, None, request.max_cells)
-    if exact:
-        record, n_reads = results[1], 1
-    else:
+    if not exact:
         grids = tuple(Grid.covering(low, high) for low, high in results[1])
         options = histograms.HistogramOptions(request.pairs, request.rules, grids,
                                               request.max_cells)

@@ -271,23 +271,28 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions, options: MomentOpti
     exact_path = blocks[0].dtype.kind in "iu"
     acc = np.int64 if exact_path else np.float64
     settings = options.rules.settings(len(blocks), exact_path)
-    gates = _gates(options.thresholds, exact_path)
     general = options.rules.general
     n_slices = blocks[0].shape[0]
     out = np.zeros((regions.ids.size, n_slices, len(options.pairs), len(FIELDS)), acc)
     _accumulate(blocks, options.pairs, regions.plane_start, regions.start, regions.stop,
-                regions.region, settings, gates, general, out)
-    # Voxels excluded from every run of a key still make the key present.
-    keys = regions.keys(n_slices)
+                regions.region, settings, gates(options.thresholds, exact_path), general, out)
+    return record_of(out, regions)
+
+
+def record_of(out: np.ndarray, regions: ChunkRegions) -> MomentRecord:
+    """The record of a chunk's sums ``out[region, slice, pair, field]``
+    (int64 :data:`FIELDS`: exact; float64 :data:`FLOAT_FIELDS`), with a key
+    for every (region, slice) that has voxels, measured or excluded."""
+    keys = regions.keys(out.shape[1])
     out = out.reshape(len(keys), *out.shape[2:])
     present = (out[:, 0, N] + out[:, 0, N_NONFINITE] + out[:, 0, N_SATURATED]) > 0
-    if exact_path:
+    if out.dtype == np.int64:
         hi, lo = exact.split(out[present])
         return MomentRecord(keys[present], hi=hi, lo=lo)
     return MomentRecord(keys[present], values=out[present])
 
 
-def _gates(thresholds, exact_path: bool) -> np.ndarray:
+def gates(thresholds, exact_path: bool) -> np.ndarray:
     """(K, 2) gates (of T_a, T_b) in the kernel's convention: the thresholds
     for float data; for integer data max(⌈T⌉, 1), or never for NaN."""
     thresholds = np.asarray(thresholds, dtype=np.float64)

@@ -240,6 +240,16 @@ class ChunkRegions:
             slices = np.tile(np.arange(n_slices, dtype=np.int64) + self.slice_offset, self.ids.size)
         return np.stack([region, slices], axis=1)
 
+    def voxels(self, n_slices: int) -> np.ndarray:
+        """``(R, n_slices)`` int64 voxels of each region's runs in each slice
+        (its label plane's, or the one plane's in every slice)."""
+        n_planes = self.plane_start.size - 1
+        plane = np.repeat(np.arange(n_planes), np.diff(self.plane_start))
+        out = np.bincount(self.region.astype(np.int64) * n_planes + plane,
+                          self.stop - self.start, self.ids.size * n_planes)  # (exact below 2**53)
+        out = out.astype(np.int64).reshape(self.ids.size, n_planes)
+        return out if n_planes == n_slices else np.repeat(out, n_slices, axis=1)
+
 
 def _canonical_labels(labels: np.ndarray) -> np.ndarray:
     """Labels in an integer dtype the kernel takes without a copy (bool as

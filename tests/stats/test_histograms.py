@@ -8,7 +8,7 @@ import pytest
 
 from streamcoloc.engine.inputs import as_input, make_layout
 from streamcoloc.engine.passes import run_pass
-from streamcoloc.stats import histograms
+from streamcoloc.stats import histograms, moments
 from streamcoloc.stats.voxels import Grid, VoxelRules
 
 
@@ -290,6 +290,51 @@ def test_scan_of_the_byte_scratch_against_numpy(seed):
     assert (cells[n + histograms.SCAN_SLACK:] == poison).all()
     assert (out[n + histograms.SCAN_SLACK:] == poison).all()
     assert not scratch.any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize("rules", [VoxelRules(), VoxelRules((3, 250), None),
+                                   VoxelRules(None, (70, 900)), VoxelRules((2, 1), (60, 2000))])
+@pytest.mark.parametrize("slice_axis", [0, None])
+def test_moments_from_the_cells_equal_the_voxel_kernels(dtype, rules, slice_axis):
+    """The rows' moments that the histograms sum from their joint cells
+    (``moment_thresholds``) equal, exactly, the moment kernel's over the
+    voxels in the same pass: every field of every key (region, slice) and
+    pair (both orders of the channels: their own gates), with negative
+    values, background subtraction, saturation (a region whose voxels are
+    all saturated in a pair: n 0, still present), manual thresholds, per
+    slice and not, over several chunks, with joint tables and with only
+    marginals kept (over the budget)."""
+    rng = np.random.default_rng(int(np.dtype(dtype).itemsize) + len(str(rules)))
+    low = -40 if dtype == np.int16 else 0
+    a = rng.integers(low, 120, (4, 30, 40)).astype(dtype)
+    b = (a // 2 + rng.integers(0, 60, a.shape)).astype(dtype)
+    labels = rng.choice(np.array([0, 3, 7, 2**40]), (30, 40)).astype(np.int64)
+    labels[:5, :5] = 9
+    if rules.saturation is not None:
+        a[:, :5, :5] = rules.saturation[0]  # region 9: every voxel saturated
+    pairs = np.array([[0, 1], [1, 0]])
+    thresholds = np.array([[30.0, np.nan], [10.5, 55.0]])
+    layout = make_layout([as_input(da.from_array(a, chunks=(2, 17, 40)), "a"),
+                          as_input(b, "b")], ["a", "b"],
+                         labels if slice_axis is not None else np.broadcast_to(labels, a.shape),
+                         slice_axis)
+    for max_cells in (histograms.MAX_CELLS, 50):
+        voxels, record = run_pass(
+            [moments.statistic(moments.MomentOptions(pairs, rules, thresholds)),
+             histograms.statistic(histograms.HistogramOptions(
+                 pairs, rules, None, max_cells, moment_thresholds=thresholds))], layout)
+        assert record.joint == (max_cells == histograms.MAX_CELLS)
+        cells = moments.finalize(record.moments)
+        np.testing.assert_array_equal(cells.keys, voxels.keys)
+        assert set(cells.fields) == set(voxels.fields)
+        for name, values in voxels.fields.items():
+            np.testing.assert_array_equal(cells.fields[name], values, err_msg=name)
+        if rules.saturation is not None:
+            nine = cells.keys[:, 0] == 9
+            assert (cells.n[nine] == 0).all() and (cells.n_saturated[nine] > 0).all()
+        if dtype == np.int16 and rules.background is None:
+            assert cells.n_negative.sum() > 0
 
 
 def test_merged_joint_cells_are_the_sum_of_their_placed_parts():
