@@ -140,3 +140,15 @@ def test_none_keeps_the_planes_and_slice_offset_without_runs():
     assert none.ids.size == none.start.size == none.stop.size == none.region.size == 0
     assert none.plane_start.tolist() == [0, 0, 0] and none.slice_offset == 5
     assert none.region.dtype == np.int32 and none.keys(2).shape == (0, 2)
+
+
+def test_voxels_of_each_region_in_each_slice():
+    """A region's voxels per slice: from its own label plane, or the one
+    plane's in every slice; runs longer than MAX_RUN counted whole."""
+    labels = np.zeros((2, 3 * MAX_RUN), np.int64)
+    labels[0, :MAX_RUN + 5], labels[0, -3:], labels[1, 10:20] = 4, 6, 6
+    planes = ChunkRegions.from_labels(labels, labels.shape[1], slice_offset=0)
+    assert planes.ids.tolist() == [4, 6]
+    assert planes.voxels(2).tolist() == [[MAX_RUN + 5, 0], [3, 10]]
+    one = ChunkRegions.from_labels(labels[:1], labels.shape[1], slice_offset=0)
+    assert one.voxels(3).tolist() == [[MAX_RUN + 5] * 3, [3] * 3]
