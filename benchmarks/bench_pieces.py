@@ -13,13 +13,23 @@
   (~86 voxels a run); the extents are checked equal.
 * **The scan of a row's byte scratch** (``histograms._scan_cells``, the end
   of every dense row's joint count): a word's 8 cells written without a
-  branch, empty cache lines skipped whole, against a branch per cell and a
+  branch, 8 empty words skipped at once, against a branch per cell and a
   test per word (the previous scan, kept here as the reference), on rows
   like bench_pixel's 50 regions (~1M voxels of correlated channels in an
   extent of ~1,750 x 1,400 values: ~8 % of the cells non-empty).  Each scan
   first refills the scratch it resets (a copy of the row's bytes, the same
   for both, so the ratio understates the scans'); the cells are checked
   equal.
+* **Label runs** (``regions._scan_runs``): the label changes found 64 voxels
+  at a time into a bit mask, and the last id's index kept, against each
+  run's end found 32 voxels at a time and then one by one, and every id
+  looked up (the previous scan, kept here as the reference), on a 16
+  Mi-voxel block of bench_pixel's 50 cells (its own generator); the runs
+  are checked equal.
+* **Moments** of that block's regions: the kernel that sums them from the
+  block's joint cells (``histograms._cell_moments``, the analyses' path when
+  they count joint tables) against the voxel kernel's chunk
+  (``moments.chunk``); the records are checked equal.
 
 Each pair alternates ``--repeat`` times in one process after a warm-up and
 prints the medians and the median of the ratios (previous / new).

@@ -6,8 +6,9 @@ Read plan (the fewest reads of the data for the metrics requested):
   an order- or threshold-based metric is requested, the joint histograms of
   every (region, slice, pair) (:mod:`.stats.histograms`), which then sum the
   moments from each chunk's joint cells (a few operations per cell rather
-  than per voxel); everything else is derived from them.  When the joint tables would exceed their memory budget
-  only marginal histograms are kept and a second read accumulates the joint
+  than per voxel); everything else is derived from them.  When the joint
+  tables would exceed their memory budget only marginal histograms are kept
+  and a second read accumulates the joint
   quantities voxel by voxel (:mod:`.stats.pairstats`; very many rows of
   wide value ranges take one such read per batch of rows within
   :data:`WIDE_READ_BYTES`), Coloc 2's Pearson

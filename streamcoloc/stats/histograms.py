@@ -29,8 +29,8 @@ Asked for (``moment_thresholds``), a chunk's record also holds the moments
 of its rows (:class:`~.moments.MomentRecord`, the same as the voxel kernel's),
 summed from its joint cells before any are dropped for the budget: a few
 operations per cell rather than per voxel, and no pass of their own over
-the voxels (2.8x faster on a block of bench_pixel's 50 cells,
-benchmarks/bench_pieces.py).
+the voxels (the kernel 2.8x faster than the voxel kernel's chunk on a
+block of bench_pixel's 50 cells, benchmarks/bench_pieces.py).
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ SPARSE_ROW = 64
 PREFETCH_RUNS = 2
 
 #: Cells of room that :func:`_scan_cells` needs past the last one it keeps
-#: (it writes each cell of a word before knowing whether to keep it).
-SCAN_SLACK = 8
+#: (it writes each cell of a word at the next free place before knowing
+#: whether to keep it).
+SCAN_SLACK = 1
 
 N, LO_A, HI_A, LO_B, HI_B, N_ZERO = range(6)
 _BIG = np.iinfo(np.int64).max
@@ -267,12 +268,12 @@ def _scan_cells(scratch, words, size, listed, cells, counts, n):
     count being its byte plus 256 per time the cell is in ``listed``
     (ascending), and reset them.  Returns the new ``n``.
 
-    Empty words (8 cells) are skipped, 8 at a time where a cache line of
-    them is empty.  A word's cells are written without a branch, each at
-    ``n``, which advances only past a non-empty one (a correlated row fills
-    about half the cells of its non-empty words: a branch per cell would be
-    mispredicted at half of them), so ``cells`` and ``counts`` need
-    :data:`SCAN_SLACK` cells of room past the last kept.  Together 1.7x
+    Empty words (8 cells) are skipped, 8 at a time where 8 words from a
+    multiple of 8 are all empty.  A word's cells are written without a
+    branch, each at ``n``, which advances only past a non-empty one (a
+    correlated row fills about half the cells of its non-empty words: a
+    branch per cell would be mispredicted at half of them), so ``cells`` and
+    ``counts`` need :data:`SCAN_SLACK` cell of room past the last kept.  Together 1.7x
     faster than a branch per cell and a test per word on rows like
     bench_pixel's regions (benchmarks/bench_pieces.py), its joint counts
     1.2x."""

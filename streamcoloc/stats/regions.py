@@ -244,6 +244,8 @@ class ChunkRegions:
         """``(R, n_slices)`` int64 voxels of each region's runs in each slice
         (its label plane's, or the one plane's in every slice)."""
         n_planes = self.plane_start.size - 1
+        if n_planes not in (1, n_slices):
+            raise ValueError(f"{n_planes} label planes for {n_slices} slices")
         plane = np.repeat(np.arange(n_planes), np.diff(self.plane_start))
         out = np.bincount(self.region.astype(np.int64) * n_planes + plane,
                           self.stop - self.start, self.ids.size * n_planes)  # (exact below 2**53)

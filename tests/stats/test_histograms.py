@@ -266,7 +266,7 @@ def test_scan_of_the_byte_scratch_against_numpy(seed):
     non-empty cell, counts that are multiples of 256 (byte 0, only listed)
     alone in an otherwise empty line and at the extent's end, it gives
     numpy's non-empty cells and counts from ``n`` on, resets the scratch,
-    and writes no further than :data:`~.histograms.SCAN_SLACK` cells past
+    and writes no further than :data:`~.histograms.SCAN_SLACK` cell past
     the last it keeps."""
     rng = np.random.default_rng(seed)
     size = int(rng.integers(1, 3000))

@@ -152,3 +152,5 @@ def test_voxels_of_each_region_in_each_slice():
     assert planes.voxels(2).tolist() == [[MAX_RUN + 5, 0], [3, 10]]
     one = ChunkRegions.from_labels(labels[:1], labels.shape[1], slice_offset=0)
     assert one.voxels(3).tolist() == [[MAX_RUN + 5] * 3, [3] * 3]
+    with pytest.raises(ValueError, match="2 label planes for 3 slices"):
+        planes.voxels(3)
