@@ -13,6 +13,8 @@ in Python integers (rows of a joint histogram, a few thousand at most).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from scipy import special as _special
@@ -157,7 +159,9 @@ def kendall(table, s=None):
     y_tie, y0, y1 = _ties(cols)
     if x_tie == total or y_tie == total:
         return np.nan, np.nan
-    tau = s / np.sqrt(total - x_tie) / np.sqrt(total - y_tie)
+    # (math.sqrt of a float: np.sqrt of a Python int beyond 2**64 (regions of
+    # more than 6·10**9 voxels) raises; both round the same below it)
+    tau = s / math.sqrt(float(total - x_tie)) / math.sqrt(float(total - y_tie))
     m = n * (n - 1.0)
     var = ((m * (2 * n + 5) - x1 - y1) / 18 + (2 * x_tie * y_tie) / m
            + x0 * y0 / (9 * m * (n - 2)) if n > 2 else np.nan)

@@ -120,3 +120,20 @@ def test_exact_beyond_int64_row_sums():
     rho, _ = ranks.spearman(ranks.rank_product_sum(cells), table.sum(1), table.sum(0))
     tau, _ = ranks.kendall(cells)
     assert rho == 1.0 and tau == pytest.approx(1.0, abs=1e-12)
+
+
+def test_kendall_of_regions_beyond_2_to_the_64_pairs():
+    """Tau-b is invariant when every count is scaled by k (S by k², and
+    n0 − n1 = k²(N² − Σ rows²)/2 exactly): a table of ~10**13 voxels (pairs
+    beyond 2**64, a terabyte volume as one region) gives the tau of its
+    unscaled table, which equals scipy's, and a p-value."""
+    rng = np.random.default_rng(3)
+    table = rng.integers(0, 5, (30, 40))
+    small = JointCells.from_dense(table)
+    i, j = np.nonzero(table)
+    a, b = np.repeat(i, table[i, j]), np.repeat(j, table[i, j])
+    expected = stats.kendalltau(a, b).statistic
+    assert ranks.kendall(small)[0] == pytest.approx(expected, abs=1e-12)
+    huge = JointCells.from_dense(table * 10**10)
+    tau, p = ranks.kendall(huge)
+    assert tau == pytest.approx(expected, abs=1e-9) and 0 <= p <= 1
