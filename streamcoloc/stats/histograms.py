@@ -273,10 +273,9 @@ def _scan_cells(scratch, words, size, listed, cells, counts, n):
     branch, each at ``n``, which advances only past a non-empty one (a
     correlated row fills about half the cells of its non-empty words: a
     branch per cell would be mispredicted at half of them), so ``cells`` and
-    ``counts`` need :data:`SCAN_SLACK` cell of room past the last kept.  Together 1.7x
-    faster than a branch per cell and a test per word on rows like
-    bench_pixel's regions (benchmarks/bench_pieces.py), its joint counts
-    1.2x."""
+    ``counts`` need :data:`SCAN_SLACK` cell of room past the last kept.
+    Together 1.6x faster than a branch per cell and a test per word on rows
+    like bench_pixel's regions (benchmarks/bench_pieces.py)."""
     p = 0  # next listed cell
     n_words = (size + 7) >> 3
     w = 0
@@ -631,18 +630,19 @@ def chunk(channels: list[np.ndarray], regions: ChunkRegions,
     fits = len(cells) <= options.max_cells
     return HistogramRecord(keys, rows, fits, tables if fits else [t.marginals() for t in tables],
                            None if options.moment_thresholds is None else _moments_record(
-                               options, regions, extents, where, cells, counts, offsets))
+                               options, regions, extents, where, rows, cells, counts, offsets))
 
 
-def _moments_record(options: HistogramOptions, regions: ChunkRegions, extents, where, cells,
-                    counts, offsets) -> moments.MomentRecord:
-    """The moments of a chunk's rows from their cells (:func:`_cell_moments`);
-    a row's voxels excluded (saturated) are its regions' voxels not counted."""
+def _moments_record(options: HistogramOptions, regions: ChunkRegions, extents, where, rows,
+                    cells, counts, offsets) -> moments.MomentRecord:
+    """The moments of a chunk's ``rows`` (the ``extents`` present, at
+    ``where``) from their cells (:func:`_cell_moments`); a row's voxels
+    excluded (saturated) are its region's voxels not counted."""
     if options.grids is not None or any(options.shifts or ()):
         raise ValueError("moments from joint cells need integer values (no grid, no shift)")
     n_fields = len(moments.FIELDS)
-    row_sums = np.zeros((len(where), n_fields), np.int64)
-    _cell_moments(cells, counts, offsets, extents[tuple(where.T)], where[:, 2],
+    row_sums = np.zeros((len(rows), n_fields), np.int64)
+    _cell_moments(cells, counts, offsets, rows, where[:, 2],
                   moments.gates(options.moment_thresholds, True), row_sums)
     sums = np.zeros(extents.shape[:3] + (n_fields,), np.int64)
     sums[tuple(where.T)] = row_sums

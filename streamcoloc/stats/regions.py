@@ -81,8 +81,8 @@ def _scan_runs(labels, max_run, lookup, plane_start, start, stop, region):
     in one run between background runs, and the next row the same region).
     Together 1.6x faster than finding each run's end by comparing 32 voxels
     at a time with its first and then one by one, and looking every id up
-    (benchmarks/bench_pieces.py).  (One function: Numba's inlined helpers
-    taking the arrays measured 1.3x slower, counting references per call.)"""
+    (benchmarks/bench_pieces.py).  (One function: a Numba helper inlined
+    twice, taking the arrays, would count their references at each call.)"""
     n_runs = n_negative = 0
     last_id, index = np.int64(0), np.int32(0)  # the last id looked up and its index
     for p in range(labels.shape[0]):
@@ -91,7 +91,7 @@ def _scan_runs(labels, max_run, lookup, plane_start, start, stop, region):
         first, base = 0, 1  # the current run's first voxel; the window's
         while plane.size:
             changes = np.uint64(0)
-            if base + 64 <= plane.size:  # (a fixed 64: 1.2x faster than min(64, ...))
+            if base + 64 <= plane.size:  # (a fixed count, which LLVM unrolls)
                 for i in range(64):
                     changes |= np.uint64(plane[base + i] != plane[base + i - 1]) << np.uint64(i)
             else:
